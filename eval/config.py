@@ -1,0 +1,45 @@
+"""The frozen configuration of one `python -m eval.run` invocation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval.data.layout import SUBJECTS_WITH_ALL_SESSIONS
+from eval.data.subject import PrepareOptions
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    decoders: tuple[str, ...]
+    ablation: str | None = None
+    subjects: tuple[int, ...] = (1,)
+    nsd_root: Path | None = None
+    out_dir: Path = Path("runs")
+    device: str = "cpu"
+    seed: int = 0
+    protocol: str = "mindeye"
+    prepare: PrepareOptions = field(default_factory=PrepareOptions)
+    cache_dir: Path | None = None
+    synth_preset: str = "default"
+    refit: bool = False
+    braindiffuser_dir: Path | None = None  # read averaged fMRI from brain-diffuser's .npy files instead
+
+    @property
+    def results_dir(self) -> Path:
+        return self.out_dir / "results"
+
+
+def parse_subjects(text: str) -> tuple[int, ...]:
+    """'1', '1,2' or 'all' (the four subjects who completed every session)."""
+    from eval.errors import ConfigError
+
+    if text == "all":
+        return SUBJECTS_WITH_ALL_SESSIONS
+    try:
+        subjects = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--subject: expected 1, 2, 5, 7, a comma list of them or 'all', found {text!r}") from None
+    bad = [s for s in subjects if not 1 <= s <= 8]
+    if bad:
+        raise ConfigError(f"--subject: expected NSD subjects 1..8, found {bad}")
+    return subjects

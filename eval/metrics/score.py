@@ -1,0 +1,115 @@
+"""Scoring entry point: validate image sets, apply a protocol's resizes, return per-image PixCorr and SSIM."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from eval.errors import InputError
+from eval.metrics.pixel import pixcorr_per_image, resize_bilinear, rgb_to_gray, ssim_per_image
+from eval.metrics.protocol import PixelProtocol, get_protocol
+
+log = logging.getLogger(__name__)
+
+_CHECK_CHUNK = 64  # images per validation step, so checking a large set allocates little
+
+
+def validate_images(images: torch.Tensor | np.ndarray, name: str, expected_count: int | None = None) -> torch.Tensor:
+    """Check that `images` is a float32 [N, 3, H, W] set of finite values in [0, 1].
+
+    Args:
+        images: Tensor or numpy array.
+        name: How the message names the argument ("recon", "reconstructions of decoder 'x'").
+        expected_count: Required N, if any.
+
+    Returns:
+        The images as a tensor (a numpy array is wrapped without a copy).
+
+    Raises:
+        InputError: One line naming `name`, what was expected and what was found.
+    """
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if not isinstance(images, torch.Tensor):
+        raise InputError(f"{name}: expected a float32 tensor [N, 3, H, W], found {type(images).__name__}")
+    shape = list(images.shape)
+    if images.ndim != 4 or shape[1] != 3:
+        hint = " (channels last? use .permute(0, 3, 1, 2))" if images.ndim == 4 and shape[-1] == 3 else ""
+        raise InputError(f"{name}: expected shape [N, 3, H, W], found {shape}{hint}")
+    if images.dtype != torch.float32:
+        raise InputError(f"{name}: expected dtype float32 with values in [0, 1], found {images.dtype}")
+    if expected_count is not None and shape[0] != expected_count:
+        raise InputError(f"{name}: expected {expected_count} images, found {shape[0]}")
+    if shape[0] == 0 or shape[2] == 0 or shape[3] == 0:
+        raise InputError(f"{name}: expected at least one non-empty image, found shape {shape}")
+    for start in range(0, shape[0], _CHECK_CHUNK):
+        chunk = images[start:start + _CHECK_CHUNK]
+        bad = ~torch.isfinite(chunk)
+        if bad.any():
+            first = start + int(bad.flatten(1).any(1).nonzero()[0])
+            raise InputError(f"{name}: expected finite values, found {int(bad.sum())} NaN or infinite "
+                             f"(first in image {first})")
+        low, high = torch.aminmax(chunk)
+        if low < 0 or high > 1:
+            outside = ((chunk < 0) | (chunk > 1)).flatten(1).any(1)
+            first = start + int(outside.nonzero()[0])
+            raise InputError(f"{name}: expected values in [0, 1], found {float(low):.4g} to {float(high):.4g} "
+                             f"(first in image {first}; 8-bit images need / 255)")
+    return images
+
+
+def protocol_images(images: torch.Tensor, protocol: PixelProtocol) -> torch.Tensor:
+    """The protocol's two bilinear resizes: to the common size, then to the metric size."""
+    images = resize_bilinear(images, protocol.common_size, antialias=protocol.antialias)
+    return resize_bilinear(images, protocol.metric_size, antialias=protocol.antialias)
+
+
+def score_pixel_metrics(
+    gt: torch.Tensor | np.ndarray,
+    recon: torch.Tensor | np.ndarray,
+    protocol: str | PixelProtocol = "mindeye",
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+) -> dict[str, np.ndarray]:
+    """Per-image PixCorr and SSIM of `recon` against `gt` under a named protocol.
+
+    Args:
+        gt: Ground truth, float32 [N, 3, H, W] in [0, 1].
+        recon: Reconstructions, float32 [N, 3, H', W'] in [0, 1], same order as `gt` (sizes may differ).
+        protocol: Protocol name or object.
+        batch_size: Images per step; memory stays bounded by it whatever N is.
+        device: Where the arithmetic runs.
+
+    Returns:
+        {"pixcorr": float64 [N], "ssim": float64 [N]}. PixCorr of a constant image (undefined) is 0.0,
+        the score of no linear information, with a warning.
+    """
+    spec = get_protocol(protocol)
+    gt = validate_images(gt, "gt")
+    recon = validate_images(recon, "recon", expected_count=gt.shape[0])
+    if batch_size < 1:
+        raise InputError(f"batch_size: expected a positive integer, found {batch_size}")
+    n = gt.shape[0]
+    pixcorr = np.empty(n, dtype=np.float64)
+    ssim = np.empty(n, dtype=np.float64)
+    ssim_args = dict(sigma=spec.ssim.sigma, truncate=spec.ssim.truncate, k1=spec.ssim.k1, k2=spec.ssim.k2,
+                     data_range=spec.ssim.data_range)
+    with torch.inference_mode(), tqdm(total=n, desc=f"PixCorr+SSIM ({spec.name})", unit="img",
+                                      disable=None, leave=False) as bar:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            g = protocol_images(gt[start:stop].to(device), spec)
+            r = protocol_images(recon[start:stop].to(device), spec)
+            pixcorr[start:stop] = pixcorr_per_image(g, r).cpu().numpy()
+            gray_g = rgb_to_gray(g, spec.gray_weights)
+            gray_r = rgb_to_gray(r, spec.gray_weights)
+            ssim[start:stop] = ssim_per_image(gray_g, gray_r, **ssim_args).cpu().numpy()
+            bar.update(stop - start)
+    undefined = np.isnan(pixcorr)
+    if undefined.any():
+        log.warning("PixCorr undefined for %d constant image(s) (first: index %d); scored 0.0",
+                    int(undefined.sum()), int(np.flatnonzero(undefined)[0]))
+        pixcorr[undefined] = 0.0
+    return {"pixcorr": pixcorr, "ssim": ssim}

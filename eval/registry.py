@@ -1,0 +1,59 @@
+"""Decoders by name. Entries are "module:attribute" strings, imported only when asked for, so importing the
+harness never imports a torch-heavy plugin."""
+from __future__ import annotations
+
+import difflib
+import importlib
+
+from eval.decoders import DecoderSpec
+from eval.errors import ConfigError
+
+DECODERS: dict[str, str] = {
+    "ground_truth": "baselines.reference:GROUND_TRUTH",
+    "mean_image": "baselines.reference:MEAN_IMAGE",
+    "random": "baselines.reference:RANDOM",
+    "nearest_neighbour": "baselines.nearest_neighbour:NEAREST_NEIGHBOUR",
+}
+# Names that stand for several decoders on the command line.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "reference": ("ground_truth", "mean_image", "random", "nearest_neighbour"),
+}
+
+
+def _unknown(kind: str, name: str, choices: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return ConfigError(f"Unknown {kind} '{name}'.{hint} Available: {', '.join(choices)}")
+
+
+def expand(names: str) -> list[str]:
+    """'havir,reference' -> ['havir', 'ground_truth', ...]; order kept, duplicates dropped."""
+    out: list[str] = []
+    for name in (part.strip() for part in names.split(",")):
+        for item in GROUPS.get(name, (name,)):
+            if item not in DECODERS:
+                raise _unknown("decoder", item, sorted(DECODERS) + sorted(GROUPS))
+            if item not in out:
+                out.append(item)
+    if not out:
+        raise ConfigError("--decoder: expected at least one decoder name, found none")
+    return out
+
+
+def resolve(name: str) -> DecoderSpec:
+    """The spec registered under `name` (imports its module now)."""
+    if name not in DECODERS:
+        raise _unknown("decoder", name, sorted(DECODERS))
+    module_name, attribute = DECODERS[name].split(":")
+    spec = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(spec, DecoderSpec):
+        raise TypeError(f"registry entry {DECODERS[name]} is not a DecoderSpec")
+    return spec
+
+
+def check_ablation(spec: DecoderSpec, ablation: str | None) -> None:
+    if ablation is None or ablation in spec.ablations:
+        return
+    if not spec.ablations:
+        raise ConfigError(f"Unknown ablation '{ablation}' for decoder '{spec.name}': it has no ablations")
+    raise _unknown(f"ablation for decoder '{spec.name}'", ablation, list(spec.ablations))

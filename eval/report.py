@@ -1,0 +1,71 @@
+"""Turning one decoder's reconstructions and scores into the files a run leaves behind."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eval.atomic import atomic_path
+from eval.config import RunConfig
+from eval.data.source import DataSource
+from eval.data.subject import SubjectData
+from eval.decoders import Decoder
+from eval.metrics.protocol import get_protocol
+from eval.results import (DatasetInfo, DecoderInfo, PerImage, ProtocolInfo, RunResult, WeightsInfo, harness_info,
+                          summarise_metrics, utc_now)
+
+
+def save_reconstructions(path: Path, images: torch.Tensor, nsd_ids: np.ndarray) -> tuple[np.ndarray, Path]:
+    """Write images as uint8 (n, H, W, 3) with their NSD ids; return the 8-bit images that were written.
+
+    The saved file is what gets scored, so it can be re-scored later to the same numbers.
+    """
+    u8 = images.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    with atomic_path(path) as tmp:
+        np.savez(tmp, images=u8, nsd_ids=np.asarray(nsd_ids, dtype=np.int64))
+    return u8, path
+
+
+def build_result(
+    *,
+    decoder: Decoder,
+    config: RunConfig,
+    source: DataSource,
+    data: SubjectData,
+    test_set_fingerprint: str,
+    nsd_ids: np.ndarray,
+    per_image: Mapping[str, np.ndarray],
+    timing: Mapping[str, float],
+    fit_state: str,
+    artifacts: Mapping[str, Path],
+    results_dir: Path,
+) -> RunResult:
+    protocol = get_protocol(config.protocol)
+    label = source.label
+    if config.braindiffuser_dir is not None:
+        label += f" (fMRI from brain-diffuser files in {config.braindiffuser_dir})"
+    meta = decoder.meta
+    return RunResult(
+        created_utc=utc_now(),
+        harness=harness_info(),
+        decoder=DecoderInfo(name=meta.name, ablation=meta.ablation or config.ablation, description=meta.description,
+                            flags={**meta.flags, "fit": fit_state}, kind=meta.kind),
+        subject=data.subject,
+        dataset=DatasetInfo(
+            name=source.name, label=label, root=str(source.root), fingerprint=data.fingerprint,
+            test_set_fingerprint=test_set_fingerprint, n_test=int(len(nsd_ids)),
+            sessions=data.options["sessions"], normalisation=data.options["normalisation"],
+            voxel_recipe=data.options["recipe"],
+        ),
+        protocol=ProtocolInfo(name=protocol.name, version=protocol.version),
+        # PixCorr and SSIM use no network; feature metrics set their own weight provenance.
+        weights=WeightsInfo(source="none", comparable_to_published=source.name == "nsd",
+                            note="pixel metrics only: no network weights involved"),
+        metrics=summarise_metrics(per_image, seed=config.seed),
+        per_image=PerImage(nsd_ids=tuple(int(i) for i in nsd_ids), scores={k: tuple(v) for k, v in per_image.items()}),
+        timing_s=dict(timing),
+        artifacts={name: os.path.relpath(path, results_dir) for name, path in artifacts.items()},
+    )
