@@ -2,6 +2,7 @@
 
 Any decoder worth publishing should beat this: it can only return images the subject saw during training.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,12 @@ class NearestNeighbourDecoder:
 
     def save(self, folder: Path) -> None:
         save_file(
-            {"weights": self._model.weights, "x_mean": self._model.x_mean, "y_mean": self._model.y_mean,
-             "alpha": np.array([self._model.alpha])},
+            {
+                "weights": self._model.weights,
+                "x_mean": self._model.x_mean,
+                "y_mean": self._model.y_mean,
+                "alpha": np.array([self._model.alpha]),
+            },
             str(folder / "ridge.safetensors"),
             metadata={"data_fingerprint": self._fingerprint},
         )
@@ -82,9 +87,7 @@ class NearestNeighbourDecoder:
             )
         arrays = load_file(str(path))
         if arrays["weights"].shape[0] != data.n_voxels:
-            raise DataError(
-                f"checkpoint {path}: expected {data.n_voxels} voxels, found {arrays['weights'].shape[0]}"
-            )
+            raise DataError(f"checkpoint {path}: expected {data.n_voxels} voxels, found {arrays['weights'].shape[0]}")
         self._attach(data, stimuli)
         self._model = RidgeModel(arrays["weights"], arrays["x_mean"], arrays["y_mean"], float(arrays["alpha"][0]))
 

@@ -4,6 +4,7 @@
 - mean_image: the mean training image for every test trial (what "no information" scores on pixel metrics).
 - random: a seeded random training image per test trial (chance on identification metrics).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 One thin SVD serves every candidate penalty, so the search costs one decomposition; penalties are relative to
 the mean squared singular value, so the grid suits any voxel count or scale.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,9 +53,10 @@ def fit_ridge(
     scale = float((xc**2).sum() / min(xc.shape))  # mean squared singular value
     alphas = np.asarray(relative_alphas) * scale
     scores = [
-        _mean_correlation((x[val] - x_mean) @ w, y[val] - y_mean) for _, w in _svd_solutions(xc, y[train] - y_mean, alphas)
+        _mean_correlation((x[val] - x_mean) @ w, y[val] - y_mean)
+        for _, w in _svd_solutions(xc, y[train] - y_mean, alphas)
     ]
     best = float(alphas[int(np.argmax(scores))])
     x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
-    (_, weights), = _svd_solutions(x - x_mean, y - y_mean, np.array([best]))
+    ((_, weights),) = _svd_solutions(x - x_mean, y - y_mean, np.array([best]))
     return RidgeModel(weights=weights, x_mean=x_mean, y_mean=y_mean, alpha=best)

@@ -1,4 +1,5 @@
 """Atomic file writes: a reader sees the old file or the complete new one, never half of one."""
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,19 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise HarnessError(f"cannot write to folder {path.parent}: {exc.strerror or exc}") from exc
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:

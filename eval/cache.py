@@ -2,6 +2,7 @@
 
 Cache keys are content hashes plus every parameter that changes the content, so a stale entry is never reused.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +17,7 @@ from typing import Any
 
 import platformdirs
 
+from eval.atomic import _umask
 from eval.errors import HarnessError
 
 CACHE_ENV = "HAVIR_BENCH_CACHE"
@@ -45,8 +47,9 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the final folder gets the usual permissions
     except OSError as exc:
-        raise HarnessError(f"cannot write to cache folder {target.parent}: {exc.strerror or exc}") from exc
+        raise HarnessError(f"cannot write to folder {target.parent}: {exc.strerror or exc}") from exc
     try:
         yield tmp
         try:

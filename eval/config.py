@@ -1,4 +1,5 @@
 """The frozen configuration of one `python -m eval.run` invocation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 A decoder turns test-set fMRI into images. The harness never asks what class a decoder is; it asks what it can
 do (`Trainable`, `Checkpointable`), so a plugin needs no base class from here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

@@ -4,6 +4,7 @@ Anything raised as `HarnessError` reaches the command line as a single line ("er
 exit; every other exception is a bug and keeps its traceback. Messages name the file or argument, what was
 expected and what was found.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """Decoders by name. Entries are "module:attribute" strings, imported only when asked for, so importing the
 harness never imports a torch-heavy plugin."""
+
 from __future__ import annotations
 
 import difflib

@@ -4,6 +4,7 @@ A metric regresses when it moves in its wrong direction (down for higher-is-bett
 more than the reference's stated tolerance; moving the right way never fails, but is reported so the reference
 can be refreshed deliberately.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ class Change:
 
     def describe(self) -> str:
         arrow = "higher is better" if self.direction == "higher" else "lower is better"
-        return (f"{self.row} {self.metric}: reference {self.reference:.4f}, now {self.current:.4f} "
-                f"({arrow}; tolerance {self.tolerance})")
+        return (
+            f"{self.row} {self.metric}: reference {self.reference:.4f}, now {self.current:.4f} "
+            f"({arrow}; tolerance {self.tolerance})"
+        )
 
 
 def row_name(result: dict[str, Any]) -> str:
@@ -53,7 +56,8 @@ def summarise_results(results_dir: Path) -> dict[str, dict[str, dict[str, Any]]]
     for path in sorted(Path(results_dir).rglob("*.json")):
         result = json.loads(path.read_text())
         rows[row_name(result)] = {
-            name: {"value": block["value"], "direction": block["direction"]} for name, block in result["metrics"].items()
+            name: {"value": block["value"], "direction": block["direction"]}
+            for name, block in result["metrics"].items()
         }
     if not rows:
         raise DataError(f"no results files found under {results_dir}")
@@ -70,14 +74,25 @@ def compare(reference: dict[str, Any], current: dict[str, dict[str, dict[str, An
         for metric, block in metrics.items():
             if metric not in current[row]:
                 raise DataError(f"regression reference metric '{row} {metric}' is missing from the current results")
-            changes.append(Change(row, metric, float(block["value"]), float(current[row][metric]["value"]),
-                                  block["direction"], float(tolerance.get(metric, tolerance["default"]))))
+            changes.append(
+                Change(
+                    row,
+                    metric,
+                    float(block["value"]),
+                    float(current[row][metric]["value"]),
+                    block["direction"],
+                    float(tolerance.get(metric, tolerance["default"])),
+                )
+            )
     return changes
 
 
-def write_reference(path: Path, current: dict[str, Any], tolerance: dict[str, float], provenance: dict[str, Any]) -> None:
-    write_json_atomic(path, {"version": REFERENCE_VERSION, "provenance": provenance, "tolerance": tolerance,
-                             "rows": current})
+def write_reference(
+    path: Path, current: dict[str, Any], tolerance: dict[str, float], provenance: dict[str, Any]
+) -> None:
+    write_json_atomic(
+        path, {"version": REFERENCE_VERSION, "provenance": provenance, "tolerance": tolerance, "rows": current}
+    )
 
 
 def load_reference(path: Path) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """Turning one decoder's reconstructions and scores into the files a run leaves behind."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,17 @@ from eval.data.source import DataSource
 from eval.data.subject import SubjectData
 from eval.decoders import Decoder
 from eval.metrics.protocol import get_protocol
-from eval.results import (DatasetInfo, DecoderInfo, PerImage, ProtocolInfo, RunResult, WeightsInfo, harness_info,
-                          summarise_metrics, utc_now)
+from eval.results import (
+    DatasetInfo,
+    DecoderInfo,
+    PerImage,
+    ProtocolInfo,
+    RunResult,
+    WeightsInfo,
+    harness_info,
+    summarise_metrics,
+    utc_now,
+)
 
 
 def save_reconstructions(path: Path, images: torch.Tensor, nsd_ids: np.ndarray) -> tuple[np.ndarray, Path]:
@@ -51,19 +61,32 @@ def build_result(
     return RunResult(
         created_utc=utc_now(),
         harness=harness_info(),
-        decoder=DecoderInfo(name=meta.name, ablation=meta.ablation or config.ablation, description=meta.description,
-                            flags={**meta.flags, "fit": fit_state}, kind=meta.kind),
+        decoder=DecoderInfo(
+            name=meta.name,
+            ablation=meta.ablation or config.ablation,
+            description=meta.description,
+            flags={**meta.flags, "fit": fit_state},
+            kind=meta.kind,
+        ),
         subject=data.subject,
         dataset=DatasetInfo(
-            name=source.name, label=label, root=str(source.root), fingerprint=data.fingerprint,
-            test_set_fingerprint=test_set_fingerprint, n_test=int(len(nsd_ids)),
-            sessions=data.options["sessions"], normalisation=data.options["normalisation"],
+            name=source.name,
+            label=label,
+            root=str(source.root),
+            fingerprint=data.fingerprint,
+            test_set_fingerprint=test_set_fingerprint,
+            n_test=int(len(nsd_ids)),
+            sessions=data.options["sessions"],
+            normalisation=data.options["normalisation"],
             voxel_recipe=data.options["recipe"],
         ),
         protocol=ProtocolInfo(name=protocol.name, version=protocol.version),
         # PixCorr and SSIM use no network; feature metrics set their own weight provenance.
-        weights=WeightsInfo(source="none", comparable_to_published=source.name == "nsd",
-                            note="pixel metrics only: no network weights involved"),
+        weights=WeightsInfo(
+            source="none",
+            comparable_to_published=source.name == "nsd",
+            note="pixel metrics only: no network weights involved",
+        ),
         metrics=summarise_metrics(per_image, seed=config.seed),
         per_image=PerImage(nsd_ids=tuple(int(i) for i in nsd_ids), scores={k: tuple(v) for k, v in per_image.items()}),
         timing_s=dict(timing),

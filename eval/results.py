@@ -4,6 +4,7 @@ Every number a table shows carries what it depends on: protocol name and version
 weight provenance, package versions and git commit. `load_result` refuses a file it cannot read completely;
 `write_result` never leaves half a file. Artifact paths are relative to the folder holding the results file.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,17 @@ from eval.stats import summarise
 SCHEMA_VERSION = 1
 DECODER_KINDS = ("reference", "baseline", "method")
 WEIGHT_SOURCES = ("none", "seeded", "pretrained")
-DEFAULT_PACKAGES = ("torch", "torchvision", "numpy", "scipy", "scikit-image", "diffusers", "transformers",
-                    "open_clip_torch", "timm")
+DEFAULT_PACKAGES = (
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "scikit-image",
+    "diffusers",
+    "transformers",
+    "open_clip_torch",
+    "timm",
+)
 _NAME_PART = re.compile(r"[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*")
 
 
@@ -68,7 +78,9 @@ class DecoderInfo:
     kind: str
 
     def __post_init__(self) -> None:
-        _check(self.kind in DECODER_KINDS, f"decoder.kind: expected one of {', '.join(DECODER_KINDS)}, found {self.kind!r}")
+        _check(
+            self.kind in DECODER_KINDS, f"decoder.kind: expected one of {', '.join(DECODER_KINDS)}, found {self.kind!r}"
+        )
         object.__setattr__(self, "flags", _plain(self.flags))
 
 
@@ -102,8 +114,10 @@ class WeightsInfo:
     note: str = ""
 
     def __post_init__(self) -> None:
-        _check(self.source in WEIGHT_SOURCES,
-               f"weights.source: expected one of {', '.join(WEIGHT_SOURCES)}, found {self.source!r}")
+        _check(
+            self.source in WEIGHT_SOURCES,
+            f"weights.source: expected one of {', '.join(WEIGHT_SOURCES)}, found {self.source!r}",
+        )
 
 
 @dataclass(frozen=True)
@@ -135,8 +149,10 @@ class PerImage:
         object.__setattr__(self, "nsd_ids", tuple(int(i) for i in self.nsd_ids))
         scores = {str(k): tuple(float(v) for v in values) for k, values in self.scores.items()}
         for name, values in scores.items():
-            _check(len(values) == len(self.nsd_ids),
-                   f"per_image.{name}: expected {len(self.nsd_ids)} values (one per nsd_id), found {len(values)}")
+            _check(
+                len(values) == len(self.nsd_ids),
+                f"per_image.{name}: expected {len(self.nsd_ids)} values (one per nsd_id), found {len(values)}",
+            )
         object.__setattr__(self, "scores", scores)
 
 
@@ -157,14 +173,21 @@ class RunResult:
     artifacts: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "metrics", {
-            name: MetricSummary(**block) if isinstance(block, Mapping) else block for name, block in self.metrics.items()
-        })
+        object.__setattr__(
+            self,
+            "metrics",
+            {
+                name: MetricSummary(**block) if isinstance(block, Mapping) else block
+                for name, block in self.metrics.items()
+            },
+        )
         for name, block in self.metrics.items():
             spec = METRICS.get(name)
             if spec is not None:
-                _check(block.direction == spec.direction,
-                       f"metrics.{name}.direction: expected {spec.direction!r}, found {block.direction!r}")
+                _check(
+                    block.direction == spec.direction,
+                    f"metrics.{name}.direction: expected {spec.direction!r}, found {block.direction!r}",
+                )
         object.__setattr__(self, "timing_s", {str(k): float(v) for k, v in self.timing_s.items()})
         object.__setattr__(self, "artifacts", {str(k): str(v) for k, v in self.artifacts.items()})
 
@@ -190,13 +213,29 @@ class RunResult:
 
 
 # JSON types per field; a trailing "?" allows null or absence.
-_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "num": (int, float), "bool": (bool,),
-                                       "list": (list,), "dict": (dict,), "any": (str, int, float, list, dict)}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "num": (int, float),
+    "bool": (bool,),
+    "list": (list,),
+    "dict": (dict,),
+    "any": (str, int, float, list, dict),
+}
 _SECTIONS = {
     "harness": {"name": "str", "version": "str", "git_commit": "str?", "packages": "dict"},
     "decoder": {"name": "str", "ablation": "str?", "description": "str", "kind": "str", "flags": "dict"},
-    "dataset": {"name": "str", "label": "str", "root": "str", "fingerprint": "str", "test_set_fingerprint": "str",
-                "n_test": "int", "sessions": "any?", "normalisation": "any?", "voxel_recipe": "dict"},
+    "dataset": {
+        "name": "str",
+        "label": "str",
+        "root": "str",
+        "fingerprint": "str",
+        "test_set_fingerprint": "str",
+        "n_test": "int",
+        "sessions": "any?",
+        "normalisation": "any?",
+        "voxel_recipe": "dict",
+    },
     "protocol": {"name": "str", "version": "str"},
     "weights": {"source": "str", "comparable_to_published": "bool", "note": "str"},
 }
@@ -229,18 +268,23 @@ def _build(data: Any) -> RunResult:
     if "schema_version" not in data:
         raise KeyError("missing field 'schema_version' (not a havir-bench results file?)")
     if data["schema_version"] != SCHEMA_VERSION:
-        raise ValueError(f"schema_version {data['schema_version']!r} is not supported "
-                         f"(this harness reads {SCHEMA_VERSION})")
+        raise ValueError(
+            f"schema_version {data['schema_version']!r} is not supported (this harness reads {SCHEMA_VERSION})"
+        )
     bad = _non_finite(data)
     if bad:
         raise ValueError(f"field '{bad}' is NaN or infinite")
     sections = {name: _fields(_get(data, name, "", "dict"), name, spec) for name, spec in _SECTIONS.items()}
-    metrics = {name: MetricSummary(**_fields(block, f"metrics.{name}", _METRIC_FIELDS))
-               for name, block in _get(data, "metrics", "", "dict").items()}
+    metrics = {
+        name: MetricSummary(**_fields(block, f"metrics.{name}", _METRIC_FIELDS))
+        for name, block in _get(data, "metrics", "", "dict").items()
+    }
     per_image = _get(data, "per_image", "", "dict?")
     if per_image is not None:
-        per_image = PerImage(nsd_ids=_get(per_image, "nsd_ids", "per_image", "list"),
-                             scores={k: _get(per_image, k, "per_image", "list") for k in per_image if k != "nsd_ids"})
+        per_image = PerImage(
+            nsd_ids=_get(per_image, "nsd_ids", "per_image", "list"),
+            scores={k: _get(per_image, k, "per_image", "list") for k in per_image if k != "nsd_ids"},
+        )
     return RunResult(
         created_utc=_get(data, "created_utc", "", "str"),
         harness=HarnessInfo(**sections["harness"]),
@@ -266,8 +310,13 @@ def summarise_metrics(per_image: Mapping[str, Any], n_boot: int = 2000, seed: in
     for name, values in per_image.items():
         spec = get_metric(name)
         stats = summarise(values, n_boot=n_boot, seed=seed)
-        out[name] = MetricSummary(value=stats["value"], ci95=tuple(stats["ci95"]), n=stats["n"],
-                                  direction=spec.direction, display=spec.display)
+        out[name] = MetricSummary(
+            value=stats["value"],
+            ci95=tuple(stats["ci95"]),
+            n=stats["n"],
+            direction=spec.direction,
+            display=spec.display,
+        )
     return out
 
 
@@ -276,8 +325,10 @@ def result_filename(decoder: str, ablation: str | None, subject: int, protocol: 
     parts = {"decoder": decoder, "ablation": ablation or "full", "protocol": protocol}
     for what, part in parts.items():
         if not _NAME_PART.fullmatch(str(part)):  # no "__" either: it separates the parts
-            raise ConfigError(f"{what} name {part!r} cannot be part of a file name: use letters, digits and "
-                              "single '-', '_' or '.' between them")
+            raise ConfigError(
+                f"{what} name {part!r} cannot be part of a file name: use letters, digits and "
+                "single '-', '_' or '.' between them"
+            )
     return f"{parts['decoder']}__{parts['ablation']}__subj{int(subject):02d}__{parts['protocol']}.json"
 
 
@@ -325,7 +376,7 @@ def load_result(path: str | Path) -> RunResult:
 
 def utc_now() -> str:
     """Now, ISO-8601 in UTC to the second ('2025-01-31T12:00:00+00:00')."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def harness_info(packages: tuple[str, ...] = DEFAULT_PACKAGES) -> HarnessInfo:
@@ -345,8 +396,14 @@ def harness_info(packages: tuple[str, ...] = DEFAULT_PACKAGES) -> HarnessInfo:
 
 def _git_commit() -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                              capture_output=True, text=True, timeout=5, check=False)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = done.stdout.strip()

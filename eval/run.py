@@ -1,4 +1,5 @@
 """Command line: `python -m eval.run --decoder NAME [--ablation A] [--subject 1|2|5|7|all] ...`."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,29 +18,49 @@ EPILOG = """examples:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m eval.run", description="Reconstruct the NSD shared test images with a decoder and score them.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m eval.run",
+        description="Reconstruct the NSD shared test images with a decoder and score them.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     what = parser.add_argument_group("what to evaluate")
-    what.add_argument("--decoder", required=True, help="decoder name, comma list, or 'reference' (all reference decoders)")
+    what.add_argument(
+        "--decoder", required=True, help="decoder name, comma list, or 'reference' (all reference decoders)"
+    )
     what.add_argument("--ablation", default=None, help="ablation of the decoder (see its documentation)")
     what.add_argument("--subject", default="1", help="1, 2, 5, 7, a comma list, or 'all' (default: 1)")
     data = parser.add_argument_group("data")
-    data.add_argument("--nsd-root", type=Path, default=None,
-                      help="NSD root folder; without it the embedded SynthNSD twin is used (generated on first use)")
-    data.add_argument("--sessions", type=int, default=37, help="sessions read per subject: 37 -> 982 test images, 40 -> 1000")
+    data.add_argument(
+        "--nsd-root",
+        type=Path,
+        default=None,
+        help="NSD root folder; without it the embedded SynthNSD twin is used (generated on first use)",
+    )
+    data.add_argument(
+        "--sessions", type=int, default=37, help="sessions read per subject: 37 -> 982 test images, 40 -> 1000"
+    )
     data.add_argument("--normalisation", default="zscore_train", help="none | zscore_train | zscore_session")
-    data.add_argument("--betas-format", default="auto", help="auto (hdf5 if present, checked against .nii.gz) | hdf5 | nifti")
-    data.add_argument("--voxel-recipe", type=Path, default=None, help="JSON voxel-group recipe (default: HAVIR's split)")
-    data.add_argument("--braindiffuser-dir", type=Path, default=None,
-                      help="folder of brain-diffuser's nsd_*_fmriavg_nsdgeneral_sub*.npy files (needs --nsd-root)")
+    data.add_argument(
+        "--betas-format", default="auto", help="auto (hdf5 if present, checked against .nii.gz) | hdf5 | nifti"
+    )
+    data.add_argument(
+        "--voxel-recipe", type=Path, default=None, help="JSON voxel-group recipe (default: HAVIR's split)"
+    )
+    data.add_argument(
+        "--braindiffuser-dir",
+        type=Path,
+        default=None,
+        help="folder of brain-diffuser's nsd_*_fmriavg_nsdgeneral_sub*.npy files (needs --nsd-root)",
+    )
     data.add_argument("--synth-preset", default="default", help="size of the embedded SynthNSD: default | ci")
     run = parser.add_argument_group("run")
     run.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default: runs)")
     run.add_argument("--device", default="cpu", help="cpu | cuda (default: cpu)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--protocol", default="mindeye", help="metric protocol (default: mindeye)")
-    run.add_argument("--cache-dir", type=Path, default=None, help="cache folder (default: $HAVIR_BENCH_CACHE or the user cache)")
+    run.add_argument(
+        "--cache-dir", type=Path, default=None, help="cache folder (default: $HAVIR_BENCH_CACHE or the user cache)"
+    )
     run.add_argument("--refit", action="store_true", help="ignore saved checkpoints and fit again")
     run.add_argument("-v", "--verbose", action="store_true")
     return parser
@@ -61,8 +82,9 @@ def config_from_args(args: argparse.Namespace):
         device=args.device,
         seed=args.seed,
         protocol=args.protocol,
-        prepare=PrepareOptions(sessions=args.sessions, normalisation=args.normalisation,
-                               betas_format=args.betas_format, recipe=recipe),
+        prepare=PrepareOptions(
+            sessions=args.sessions, normalisation=args.normalisation, betas_format=args.betas_format, recipe=recipe
+        ),
         cache_dir=args.cache_dir,
         synth_preset=args.synth_preset,
         refit=args.refit,
@@ -72,7 +94,9 @@ def config_from_args(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     from eval.runner import run
 
     return run_cli(lambda: run(config_from_args(args)))

@@ -1,4 +1,5 @@
 """One evaluation run: data -> fit or load -> reconstruct -> score -> results files -> leaderboard."""
+
 from __future__ import annotations
 
 import logging
@@ -98,8 +99,13 @@ def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: Su
         decoder.fit(data, stimuli)
         return "fitted"
     ablation = config.ablation or "full"
-    folder = (cache_root(config.cache_dir) / "checkpoints" / spec.name / ablation
-              / f"subj{data.subject:02d}-seed{config.seed}-{data.fingerprint[:16]}")
+    folder = (
+        cache_root(config.cache_dir)
+        / "checkpoints"
+        / spec.name
+        / ablation
+        / f"subj{data.subject:02d}-seed{config.seed}-{data.fingerprint[:16]}"
+    )
     if folder.is_dir() and not config.refit:
         decoder.load(folder, data, stimuli)
         log.info("%s: loaded checkpoint %s", spec.name, folder)
@@ -137,8 +143,9 @@ def evaluate_decoder(
 
     stem = result_filename(spec.name, config.ablation, data.subject, config.protocol).removesuffix(".json")
     # Scored from the saved 8-bit images, so a re-score of the saved file reproduces these numbers exactly.
-    recon_u8, recon_path = save_reconstructions(config.out_dir / "reconstructions" / f"{stem}.npz", recon,
-                                                test_set.nsd_ids)
+    recon_u8, recon_path = save_reconstructions(
+        config.out_dir / "reconstructions" / f"{stem}.npz", recon, test_set.nsd_ids
+    )
     recon = torch.from_numpy(recon_u8).permute(0, 3, 1, 2).float().div_(255.0)
     start = time.perf_counter()
     per_image = score_pixel_metrics(test_set.images, recon, protocol=config.protocol)
@@ -147,13 +154,22 @@ def evaluate_decoder(
     samples = config.out_dir / "samples" / f"{stem}.png"
     save_sample_grid(test_set.images, {spec.name: recon}, samples)
     result = build_result(
-        decoder=decoder, config=config, source=source, data=data, test_set_fingerprint=test_set.fingerprint,
-        nsd_ids=test_set.nsd_ids, per_image=per_image, timing=timing, fit_state=fit_state,
-        artifacts={"reconstructions": recon_path, "samples": samples}, results_dir=config.results_dir,
+        decoder=decoder,
+        config=config,
+        source=source,
+        data=data,
+        test_set_fingerprint=test_set.fingerprint,
+        nsd_ids=test_set.nsd_ids,
+        per_image=per_image,
+        timing=timing,
+        fit_state=fit_state,
+        artifacts={"reconstructions": recon_path, "samples": samples},
+        results_dir=config.results_dir,
     )
     path = config.results_dir / result_filename(spec.name, config.ablation, data.subject, config.protocol)
     write_result(path, result)
     summary = ", ".join(f"{block.display} {block.value:.4f}" for block in result.metrics.values())
-    print(f"subj{data.subject:02d} {spec.name}{'/' + config.ablation if config.ablation else ''}: {summary}", flush=True)
+    print(
+        f"subj{data.subject:02d} {spec.name}{'/' + config.ablation if config.ablation else ''}: {summary}", flush=True
+    )
     return path
-

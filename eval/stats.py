@@ -1,4 +1,5 @@
 """Uncertainty of a mean over test images: percentile bootstrap, vectorised and seeded."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,14 +17,14 @@ def _as_values(values: Any) -> np.ndarray:
     if array.ndim != 1 or array.size == 0:
         raise InputError(f"per-image values: expected a non-empty 1-D array, found shape {list(array.shape)}")
     if not np.isfinite(array).all():
-        raise InputError(f"per-image values: expected finite numbers, found {int((~np.isfinite(array)).sum())} "
-                         f"NaN or infinite of {array.size}")
+        raise InputError(
+            f"per-image values: expected finite numbers, found {int((~np.isfinite(array)).sum())} "
+            f"NaN or infinite of {array.size}"
+        )
     return array
 
 
-def bootstrap_mean_ci(
-    values: Any, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
+def bootstrap_mean_ci(values: Any, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean over images.
 
     Args:
@@ -46,10 +47,12 @@ def bootstrap_mean_ci(
     n = array.size
     rng = np.random.default_rng(seed)
     rows = max(1, _MAX_BLOCK_ELEMENTS // n)
-    means = np.concatenate([
-        array[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1)
-        for start in range(0, n_boot, rows)
-    ])
+    means = np.concatenate(
+        [
+            array[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1)
+            for start in range(0, n_boot, rows)
+        ]
+    )
     alpha = (1 - confidence) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return float(low), float(high)

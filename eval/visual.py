@@ -1,4 +1,5 @@
 """A PNG grid for eyeballing reconstructions: ground truth on top, one row per reconstruction set."""
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,7 @@ def _tiles(images: torch.Tensor, n: int, cell: int, name: str) -> list[Image.Ima
         raise InputError(f"{name}: expected images [N, 3, H, W], found {list(images.shape)}")
     if images.shape[0] < n:
         raise InputError(f"{name}: expected at least {n} images for the sample grid, found {images.shape[0]}")
-    u8 = (images[:n].detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
-          .permute(0, 2, 3, 1).cpu().numpy())
+    u8 = images[:n].detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return [Image.fromarray(np.ascontiguousarray(tile)).resize((cell, cell), Image.BILINEAR) for tile in u8]
 
 

@@ -1,4 +1,5 @@
 """python -m leaderboards RESULTS_DIR [--out DIR]: render the leaderboard of a folder of results files."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,12 @@ writes index.html, leaderboard.md and leaderboard.csv."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leaderboards", description=__doc__, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m leaderboards",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("results_dir", help="folder searched recursively for results files (*.json)")
     parser.add_argument("--out", default=None, help="output folder (default: RESULTS_DIR)")
     args = parser.parse_args(argv)

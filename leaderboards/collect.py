@@ -1,4 +1,5 @@
 """Find and load every results file under a folder; an unreadable one stops the leaderboard, naming it."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Presentation of the table model: one self-contained HTML page, plus Markdown and CSV of the same tables."""
+
 from __future__ import annotations
 
 import csv
@@ -55,8 +56,10 @@ def row_label(decoder: str, ablation: str | None) -> str:
 
 
 def table_title(table: Table) -> str:
-    return (f"{table.dataset_label} \u00b7 protocol {table.key.protocol} v{table.key.protocol_version} "
-            f"\u00b7 weights {table.key.weights_source} \u00b7 {table.subject_label}")
+    return (
+        f"{table.dataset_label} \u00b7 protocol {table.key.protocol} v{table.key.protocol_version} "
+        f"\u00b7 weights {table.key.weights_source} \u00b7 {table.subject_label}"
+    )
 
 
 def warning_text(table: Table) -> str | None:
@@ -77,18 +80,29 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
     """Plain data for the template: every string already formatted, nothing left to compute."""
     rows = []
     for row in table.rows:
-        artifacts = [{"name": name, "href": href, "image": path.suffix.lower() in _IMAGE_SUFFIXES}
-                     for name, path in row.artifacts if (href := _href(path, out_dir)) is not None]
-        rows.append({
-            "label": row_label(row.decoder, row.ablation),
-            "kind": row.kind,
-            "description": row.description,
-            "flags": ", ".join(f"{k}={v}" for k, v in sorted(row.flags.items())),
-            "cells": [{"text": format_value(cell.value, col), "ci": format_ci(cell.ci95, col),
-                       "best": cell.mark == BEST, "second": cell.mark == SECOND}
-                      for cell, col in zip(row.cells, table.columns)],
-            "artifacts": artifacts,
-        })
+        artifacts = [
+            {"name": name, "href": href, "image": path.suffix.lower() in _IMAGE_SUFFIXES}
+            for name, path in row.artifacts
+            if (href := _href(path, out_dir)) is not None
+        ]
+        rows.append(
+            {
+                "label": row_label(row.decoder, row.ablation),
+                "kind": row.kind,
+                "description": row.description,
+                "flags": ", ".join(f"{k}={v}" for k, v in sorted(row.flags.items())),
+                "cells": [
+                    {
+                        "text": format_value(cell.value, col),
+                        "ci": format_ci(cell.ci95, col),
+                        "best": cell.mark == BEST,
+                        "second": cell.mark == SECOND,
+                    }
+                    for cell, col in zip(row.cells, table.columns)
+                ],
+                "artifacts": artifacts,
+            }
+        )
     return {
         "title": table_title(table),
         "dataset_label": table.dataset_label,
@@ -98,11 +112,21 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
         "warning": warning_text(table),
         "notes": list(table.weights_notes),
         "subject": table.subject_label,
-        "columns": [{"display": c.display, "arrow": c.arrow,
-                     "hint": f"{'higher' if c.direction == 'higher' else 'lower'} is better"} for c in table.columns],
+        "columns": [
+            {
+                "display": c.display,
+                "arrow": c.arrow,
+                "hint": f"{'higher' if c.direction == 'higher' else 'lower'} is better",
+            }
+            for c in table.columns
+        ],
         "rows": rows,
-        "gallery": [{"label": r["label"], "name": a["name"], "href": a["href"]}
-                    for r in rows for a in r["artifacts"] if a["image"]],
+        "gallery": [
+            {"label": r["label"], "name": a["name"], "href": a["href"]}
+            for r in rows
+            for a in r["artifacts"]
+            if a["image"]
+        ],
     }
 
 
@@ -128,14 +152,31 @@ def render_markdown(tables: list[Table], title: str = PAGE_TITLE) -> str:
             for cell, col in zip(row.cells, table.columns):
                 text = format_value(cell.value, col)
                 cells.append(f"**{text}**" if cell.mark == BEST else f"<u>{text}</u>" if cell.mark == SECOND else text)
-            lines.append(f"| {_md_escape(row_label(row.decoder, row.ablation))} | {row.kind} | "
-                         + " | ".join(cells) + " |")
+            lines.append(
+                f"| {_md_escape(row_label(row.decoder, row.ablation))} | {row.kind} | " + " | ".join(cells) + " |"
+            )
         lines.append("")
     return "\n".join(lines)
 
 
-CSV_FIELDS = ("dataset", "dataset_label", "test_set_fingerprint", "protocol", "protocol_version", "weights_source",
-              "subject", "decoder", "ablation", "kind", "metric", "value", "ci95_low", "ci95_high", "n", "mark")
+CSV_FIELDS = (
+    "dataset",
+    "dataset_label",
+    "test_set_fingerprint",
+    "protocol",
+    "protocol_version",
+    "weights_source",
+    "subject",
+    "decoder",
+    "ablation",
+    "kind",
+    "metric",
+    "value",
+    "ci95_low",
+    "ci95_high",
+    "n",
+    "mark",
+)
 
 
 def render_csv(tables: list[Table]) -> str:
@@ -148,17 +189,26 @@ def render_csv(tables: list[Table]) -> str:
             for cell, col in zip(row.cells, table.columns):
                 if cell.value is None:
                     continue
-                writer.writerow({
-                    "dataset": table.key.dataset, "dataset_label": table.dataset_label,
-                    "test_set_fingerprint": table.key.test_set_fingerprint, "protocol": table.key.protocol,
-                    "protocol_version": table.key.protocol_version, "weights_source": table.key.weights_source,
-                    "subject": "mean" if table.subject is None else table.subject, "decoder": row.decoder,
-                    "ablation": row.ablation or "", "kind": row.kind, "metric": col.name, "value": repr(cell.value),
-                    "ci95_low": "" if cell.ci95 is None else repr(cell.ci95[0]),
-                    "ci95_high": "" if cell.ci95 is None else repr(cell.ci95[1]),
-                    "n": "" if cell.n is None else cell.n,
-                    "mark": {BEST: "best", SECOND: "second"}.get(cell.mark, ""),
-                })
+                writer.writerow(
+                    {
+                        "dataset": table.key.dataset,
+                        "dataset_label": table.dataset_label,
+                        "test_set_fingerprint": table.key.test_set_fingerprint,
+                        "protocol": table.key.protocol,
+                        "protocol_version": table.key.protocol_version,
+                        "weights_source": table.key.weights_source,
+                        "subject": "mean" if table.subject is None else table.subject,
+                        "decoder": row.decoder,
+                        "ablation": row.ablation or "",
+                        "kind": row.kind,
+                        "metric": col.name,
+                        "value": repr(cell.value),
+                        "ci95_low": "" if cell.ci95 is None else repr(cell.ci95[0]),
+                        "ci95_high": "" if cell.ci95 is None else repr(cell.ci95[1]),
+                        "n": "" if cell.n is None else cell.n,
+                        "mark": {BEST: "best", SECOND: "second"}.get(cell.mark, ""),
+                    }
+                )
     return buffer.getvalue()
 
 

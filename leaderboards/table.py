@@ -3,6 +3,7 @@
 Presentation (HTML, Markdown, CSV) lives in `render`; nothing here formats a number. Only results that share
 dataset and test set, protocol name and version, and weight source go in one table, by construction.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -34,8 +35,13 @@ class TableKey:
 
     @classmethod
     def of(cls, result: RunResult) -> TableKey:
-        return cls(result.dataset.name, result.dataset.test_set_fingerprint, result.protocol.name,
-                   result.protocol.version, result.weights.source)
+        return cls(
+            result.dataset.name,
+            result.dataset.test_set_fingerprint,
+            result.protocol.name,
+            result.protocol.version,
+            result.weights.source,
+        )
 
 
 @dataclass(frozen=True)
@@ -108,10 +114,14 @@ def _columns(results: Sequence[RunResult]) -> tuple[Column, ...]:
 def _check_one_key(loaded: Sequence[LoadedResult]) -> TableKey:
     keys = {TableKey.of(item.result) for item in loaded}
     if len(keys) != 1:
-        described = "; ".join(f"{k.dataset} test set {k.test_set_fingerprint[:12]}, protocol {k.protocol} "
-                              f"v{k.protocol_version}, weights {k.weights_source}" for k in sorted(keys, key=str))
-        raise HarnessError(f"results of different datasets, protocols or weight sources cannot share a table: "
-                           f"{described}")
+        described = "; ".join(
+            f"{k.dataset} test set {k.test_set_fingerprint[:12]}, protocol {k.protocol} "
+            f"v{k.protocol_version}, weights {k.weights_source}"
+            for k in sorted(keys, key=str)
+        )
+        raise HarnessError(
+            f"results of different datasets, protocols or weight sources cannot share a table: {described}"
+        )
     return keys.pop()
 
 
@@ -126,19 +136,33 @@ def _marked(rows: list[Row], columns: tuple[Column, ...]) -> tuple[Row, ...]:
         for r, mark in enumerate(rank_marks([cells[r][c].value for r in range(len(rows))], column.direction)):
             cell = cells[r][c]
             cells[r][c] = Cell(cell.value, cell.ci95, cell.n, mark)
-    return tuple(Row(row.decoder, row.ablation, row.kind, row.description, row.flags, tuple(cs), row.artifacts)
-                 for row, cs in zip(rows, cells))
+    return tuple(
+        Row(row.decoder, row.ablation, row.kind, row.description, row.flags, tuple(cs), row.artifacts)
+        for row, cs in zip(rows, cells)
+    )
 
 
-def _table(key: TableKey, loaded: Sequence[LoadedResult], subject: int | None, subjects: tuple[int, ...],
-           rows: list[Row], columns: tuple[Column, ...]) -> Table:
+def _table(
+    key: TableKey,
+    loaded: Sequence[LoadedResult],
+    subject: int | None,
+    subjects: tuple[int, ...],
+    rows: list[Row],
+    columns: tuple[Column, ...],
+) -> Table:
     weights = [item.result.weights for item in loaded]
-    return Table(key=key, dataset_label=loaded[0].result.dataset.label, subject=subject, subjects=subjects,
-                 columns=columns, rows=_marked(rows, columns),
-                 # "none": pixel metrics use no network, so only the producer's own flag can object.
-                 comparable_to_published=key.weights_source in ("pretrained", "none") and all(
-                     w.comparable_to_published for w in weights),
-                 weights_notes=tuple(sorted({w.note for w in weights if w.note})))
+    return Table(
+        key=key,
+        dataset_label=loaded[0].result.dataset.label,
+        subject=subject,
+        subjects=subjects,
+        columns=columns,
+        rows=_marked(rows, columns),
+        # "none": pixel metrics use no network, so only the producer's own flag can object.
+        comparable_to_published=key.weights_source in ("pretrained", "none")
+        and all(w.comparable_to_published for w in weights),
+        weights_notes=tuple(sorted({w.note for w in weights if w.note})),
+    )
 
 
 def _row_id(result: RunResult) -> tuple[str, str | None]:
@@ -162,8 +186,9 @@ def build_table(loaded: Sequence[LoadedResult]) -> Table:
     for item in loaded:
         row_id = _row_id(item.result)
         if row_id in seen:
-            raise DataError(f"two results files for {row_id[0]}/{row_id[1] or 'full'} in one table: "
-                            f"{seen[row_id]} and {item.path}")
+            raise DataError(
+                f"two results files for {row_id[0]}/{row_id[1] or 'full'} in one table: {seen[row_id]} and {item.path}"
+            )
         seen[row_id] = item.path
     columns = _columns([item.result for item in loaded])
     rows = []
@@ -171,8 +196,17 @@ def build_table(loaded: Sequence[LoadedResult]) -> Table:
         r = item.result
         cells = tuple(Cell(m.value, m.ci95, m.n) if (m := r.metrics.get(c.name)) else Cell(None) for c in columns)
         artifacts = tuple((name, (item.path.parent / rel).resolve()) for name, rel in r.artifacts.items())
-        rows.append(Row(r.decoder.name, r.decoder.ablation, r.decoder.kind, r.decoder.description,
-                        dict(r.decoder.flags), cells, artifacts))
+        rows.append(
+            Row(
+                r.decoder.name,
+                r.decoder.ablation,
+                r.decoder.kind,
+                r.decoder.description,
+                dict(r.decoder.flags),
+                cells,
+                artifacts,
+            )
+        )
     subject = subjects.pop()
     return _table(key, loaded, subject, (subject,), rows, columns)
 
@@ -191,14 +225,25 @@ def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult
         index = {c.name: i for i, c in enumerate(table.columns)}
         for row in table.rows:
             by_row[(row.decoder, row.ablation)].append(
-                Row(row.decoder, row.ablation, row.kind, row.description, row.flags,
-                    tuple(row.cells[index[c.name]] if c.name in index else Cell(None) for c in columns)))
+                Row(
+                    row.decoder,
+                    row.ablation,
+                    row.kind,
+                    row.description,
+                    row.flags,
+                    tuple(row.cells[index[c.name]] if c.name in index else Cell(None) for c in columns),
+                )
+            )
     rows = []
     for group in by_row.values():
         if len(group) != len(per_subject):
             continue
-        cells = tuple(Cell(float(np.mean([g.cells[c].value for g in group])))
-                      if all(g.cells[c].value is not None for g in group) else Cell(None) for c in range(len(columns)))
+        cells = tuple(
+            Cell(float(np.mean([g.cells[c].value for g in group])))
+            if all(g.cells[c].value is not None for g in group)
+            else Cell(None)
+            for c in range(len(columns))
+        )
         first = group[0]
         rows.append(Row(first.decoder, first.ablation, first.kind, first.description, first.flags, cells))
     if not rows:
@@ -213,8 +258,9 @@ def build_tables(loaded: Sequence[LoadedResult]) -> list[Table]:
     for item in loaded:
         groups[TableKey.of(item.result)].append(item)
     tables = []
-    for key in sorted(groups, key=lambda k: (k.dataset, k.protocol, k.protocol_version, k.weights_source,
-                                            k.test_set_fingerprint)):
+    for key in sorted(
+        groups, key=lambda k: (k.dataset, k.protocol, k.protocol_version, k.weights_source, k.test_set_fingerprint)
+    ):
         by_subject: dict[int, list[LoadedResult]] = defaultdict(list)
         for item in groups[key]:
             by_subject[item.result.subject].append(item)

@@ -1,4 +1,5 @@
 """Shared fixtures: a CI-sized SynthNSD generated once per test session, and a private cache folder."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """`python -m eval.run` end to end on the CI-sized SynthNSD, and its one-line errors for bad input."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,14 @@ def test_run_writes_results_and_a_leaderboard(ci_run: Path) -> None:
 
 
 def _cli(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "eval.run", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "eval.run", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def _one_line_error(proc: subprocess.CompletedProcess) -> str:
@@ -48,7 +55,8 @@ def test_unknown_decoder_gets_did_you_mean() -> None:
 
 def test_unknown_ablation_is_refused() -> None:
     assert "Unknown ablation 'no_cap' for decoder 'mean_image'" in _one_line_error(
-        _cli("--decoder", "mean_image", "--ablation", "no_cap"))
+        _cli("--decoder", "mean_image", "--ablation", "no_cap")
+    )
 
 
 def test_missing_nsd_root_names_the_path(tmp_path: Path) -> None:
@@ -87,7 +95,9 @@ def test_rerun_keeps_earlier_results_and_adds_new_ones(ci_run: Path, tmp_path: P
 
     out = Path(shutil.copytree(ci_run, tmp_path / "out"))
     before = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
-    assert main(["--decoder", "random", "--subject", "1", "--synth-preset", "ci", "--seed", "3", "--out", str(out)]) == 0
+    assert (
+        main(["--decoder", "random", "--subject", "1", "--synth-preset", "ci", "--seed", "3", "--out", str(out)]) == 0
+    )
     after = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
     assert set(after) == set(before)
     changed = [name for name in before if before[name] != after[name]]

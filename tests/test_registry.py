@@ -1,4 +1,5 @@
 """The decoder registry: lazy imports, did-you-mean, ablation checks, groups."""
+
 from __future__ import annotations
 
 import subprocess
@@ -39,7 +40,7 @@ def test_every_entry_resolves_to_a_spec_that_builds_a_decoder(name: str) -> None
     assert isinstance(spec, DecoderSpec) and spec.name == name
     decoder = spec.build(BuildContext(ablation=None, device="cpu", seed=0, subject=1))
     assert decoder.meta.name == name and decoder.meta.kind == spec.kind
-    assert callable(getattr(decoder, "reconstruct"))
+    assert callable(decoder.reconstruct)
     assert isinstance(decoder, Trainable)  # every reference decoder learns something from the training split
 
 

@@ -1,4 +1,5 @@
 """The results-file schema: round trip, atomic writes, and load errors that name the file and the field."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,23 @@ import numpy as np
 import pytest
 
 from eval.errors import ConfigError, DataError, InputError
-from eval.results import (SCHEMA_VERSION, DatasetInfo, DecoderInfo, HarnessInfo, MetricSummary, PerImage,
-                          ProtocolInfo, RunResult, WeightsInfo, harness_info, load_result, result_filename,
-                          summarise_metrics, utc_now, write_result)
+from eval.results import (
+    SCHEMA_VERSION,
+    DatasetInfo,
+    DecoderInfo,
+    HarnessInfo,
+    MetricSummary,
+    PerImage,
+    ProtocolInfo,
+    RunResult,
+    WeightsInfo,
+    harness_info,
+    load_result,
+    result_filename,
+    summarise_metrics,
+    utc_now,
+    write_result,
+)
 
 
 def make_result(pixcorr: float = 0.3) -> RunResult:
@@ -18,12 +33,25 @@ def make_result(pixcorr: float = 0.3) -> RunResult:
     return RunResult(
         created_utc=utc_now(),
         harness=HarnessInfo(version="0.1.0", git_commit=None, packages={"torch": "2.14.1"}),
-        decoder=DecoderInfo(name="ridge", ablation=None, description="ridge to pixels",
-                            flags={"blend": 0.25, "best_of": 1, "gt_selection": False}, kind="baseline"),
+        decoder=DecoderInfo(
+            name="ridge",
+            ablation=None,
+            description="ridge to pixels",
+            flags={"blend": 0.25, "best_of": 1, "gt_selection": False},
+            kind="baseline",
+        ),
         subject=1,
-        dataset=DatasetInfo(name="synthnsd", label="synthnsd (embedded default)", root="/tmp/nsd", fingerprint="f" * 64,
-                            test_set_fingerprint="t" * 64, n_test=5, sessions=(1, 2, 3), normalisation="zscore-session",
-                            voxel_recipe={"roi": "nsdgeneral", "sizes": (10, 20)}),
+        dataset=DatasetInfo(
+            name="synthnsd",
+            label="synthnsd (embedded default)",
+            root="/tmp/nsd",
+            fingerprint="f" * 64,
+            test_set_fingerprint="t" * 64,
+            n_test=5,
+            sessions=(1, 2, 3),
+            normalisation="zscore-session",
+            voxel_recipe={"roi": "nsdgeneral", "sizes": (10, 20)},
+        ),
         protocol=ProtocolInfo(name="mindeye", version="1"),
         weights=WeightsInfo(source="none", comparable_to_published=False, note="pixel metrics only"),
         metrics=summarise_metrics(per_image),
@@ -89,8 +117,19 @@ def _corrupt(tmp_path: Path, change) -> Path:
         (lambda d: d["per_image"]["ssim"].pop(), r"per_image.ssim: expected 5 values \(one per nsd_id\), found 4"),
         (lambda d: d["metrics"]["ssim"].update(value=float("nan")), "field 'metrics.ssim.value' is NaN"),
     ],
-    ids=["no-version", "future-version", "no-decoder-name", "no-metrics", "no-direction", "subject-type",
-         "weights-source", "decoder-kind", "direction-contradicts-table", "per-image-length", "nan"],
+    ids=[
+        "no-version",
+        "future-version",
+        "no-decoder-name",
+        "no-metrics",
+        "no-direction",
+        "subject-type",
+        "weights-source",
+        "decoder-kind",
+        "direction-contradicts-table",
+        "per-image-length",
+        "nan",
+    ],
 )
 def test_load_errors_name_the_file_and_field(tmp_path: Path, change, match) -> None:
     path = _corrupt(tmp_path, change)
@@ -110,9 +149,13 @@ def test_invalid_json_and_missing_file_name_the_file(tmp_path: Path) -> None:
 
 def test_reported_numbers_need_no_interval_or_per_image_scores(tmp_path: Path) -> None:
     result = make_result()
-    reported = RunResult(**{**result.__dict__, "per_image": None,
-                            "metrics": {"ssim": {"value": 0.3467, "ci95": None, "n": None, "direction": "higher",
-                                                 "display": "SSIM"}}})
+    reported = RunResult(
+        **{
+            **result.__dict__,
+            "per_image": None,
+            "metrics": {"ssim": {"value": 0.3467, "ci95": None, "n": None, "direction": "higher", "display": "SSIM"}},
+        }
+    )
     assert load_result(write_result(tmp_path / "r.json", reported)) == reported
 
 

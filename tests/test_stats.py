@@ -1,4 +1,5 @@
 """Percentile bootstrap of a mean over images."""
+
 from __future__ import annotations
 
 import numpy as np

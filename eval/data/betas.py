@@ -3,6 +3,7 @@
 The volumes are read in their stored dtype (int16) and masked before any conversion: a float64 copy of a whole
 session (`get_fdata()`) would cost about 4 GB on real NSD.
 """
+
 from __future__ import annotations
 
 import logging

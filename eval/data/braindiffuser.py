@@ -5,6 +5,7 @@ order of first presentation within the first 37 sessions, one column per nsdgene
 (X, Y, Z) volume. They carry no NSD ids, so the design file of an NSD root is needed to name the rows; the ROI
 volumes of the same root give the voxel groups. Rows are re-ordered by NSD id like every prepared subject.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +24,7 @@ BRAINDIFFUSER_SESSIONS = 37
 
 
 def braindiffuser_files(folder: Path, subject: int) -> dict[str, Path]:
-    return {
-        split: Path(folder) / f"nsd_{split}_fmriavg_nsdgeneral_sub{subject}.npy" for split in ("train", "test")
-    }
+    return {split: Path(folder) / f"nsd_{split}_fmriavg_nsdgeneral_sub{subject}.npy" for split in ("train", "test")}
 
 
 def first_presentation_order(nsd_ids: np.ndarray) -> np.ndarray:
@@ -37,9 +36,13 @@ def first_presentation_order(nsd_ids: np.ndarray) -> np.ndarray:
 def import_braindiffuser(folder: Path, subject: int, nsd_root: Path, options: PrepareOptions) -> SubjectData:
     """A SubjectData built from brain-diffuser's averaged arrays, named and grouped with `nsd_root`."""
     if options.normalisation == "zscore_session":
-        raise ConfigError("--normalisation zscore_session: brain-diffuser files are already averaged; use none or zscore_train")
+        raise ConfigError(
+            "--normalisation zscore_session: brain-diffuser files are already averaged; use none or zscore_train"
+        )
     if options.sessions != BRAINDIFFUSER_SESSIONS:
-        raise ConfigError(f"--sessions: brain-diffuser files cover {BRAINDIFFUSER_SESSIONS} sessions, found {options.sessions}")
+        raise ConfigError(
+            f"--sessions: brain-diffuser files cover {BRAINDIFFUSER_SESSIONS} sessions, found {options.sessions}"
+        )
     recipe = recipe_of(options)
     space = voxel_space(Path(nsd_root), subject, recipe)
     trials = subject_trials(load_design(Path(nsd_root)), subject, BRAINDIFFUSER_SESSIONS)
@@ -70,7 +73,9 @@ def _check_stimuli(folder: Path, subject: int, split: str, ids: np.ndarray, nsd_
         return
     stim = np.load(path, mmap_mode="r")
     expected = Stimuli(Path(nsd_root)).images(ids[:1])[0]
-    if stim.shape[1:3] != expected.shape[:2] or not np.allclose(np.asarray(stim[0], dtype=np.float64), expected, atol=1):
+    if stim.shape[1:3] != expected.shape[:2] or not np.allclose(
+        np.asarray(stim[0], dtype=np.float64), expected, atol=1
+    ):
         raise DataError(
             f"brain-diffuser file {path}: its first image is not NSD image {ids[0]}; "
             f"expected rows in order of first presentation in {nsd_root}"

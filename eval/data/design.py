@@ -1,4 +1,5 @@
 """The NSD experimental design: which image each trial showed, and the shared-image train/test rule."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,9 +41,10 @@ def load_design(root: Path) -> Design:
         mat = scipy.io.loadmat(str(path), variable_names=["masterordering", "subjectim", "sharedix"])
     except Exception as exc:
         raise DataError(f"cannot read NSD design file {path}: {exc}") from exc
+    found = sorted(k for k in mat if not k.startswith("__"))
     for key in ("masterordering", "subjectim", "sharedix"):
         if key not in mat:
-            raise DataError(f"NSD design file {path}: expected variable '{key}', found {sorted(k for k in mat if not k.startswith('__'))}")
+            raise DataError(f"NSD design file {path}: expected variable '{key}', found {found}")
     # The .mat file is 1-based (MATLAB); everything downstream is 0-based.
     design = Design(
         masterordering=np.asarray(mat["masterordering"]).ravel().astype(np.int64) - 1,

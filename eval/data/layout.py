@@ -3,6 +3,7 @@
 One module for the paths, used by the reader and by the SynthNSD writer alike, so the twin cannot drift
 from the layout the reader expects. Facts: the NSD data manual (see README, "NSD on disk").
 """
+
 from __future__ import annotations
 
 from pathlib import Path

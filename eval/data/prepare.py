@@ -1,4 +1,5 @@
 """Build a subject's prepared data from an NSD root: mask, split, read, average, normalise, fingerprint."""
+
 from __future__ import annotations
 
 import hashlib
@@ -61,12 +62,22 @@ def build_subject(root: Path, subject: int, options: PrepareOptions) -> SubjectD
     sums, counts = _average_sessions(root, subject, trials, voxels, design.trials_per_session, options)
     means = sums / counts[:, None].astype(np.float32)
     n_train = train_ids.size
-    data = assemble(subject, (train_ids, means[:n_train], counts[:n_train]),
-                    (test_ids, means[n_train:], counts[n_train:]), space, options, recipe)
+    data = assemble(
+        subject,
+        (train_ids, means[:n_train], counts[:n_train]),
+        (test_ids, means[n_train:], counts[n_train:]),
+        space,
+        options,
+        recipe,
+    )
     log.info(
         "subject %d: %d train / %d test images, %d voxels (%s) in %.1f s",
-        subject, train_ids.size, test_ids.size, voxels.n_voxels,
-        ", ".join(f"{k} {v.size}" for k, v in groups.items()), time.perf_counter() - start,
+        subject,
+        train_ids.size,
+        test_ids.size,
+        voxels.n_voxels,
+        ", ".join(f"{k} {v.size}" for k, v in groups.items()),
+        time.perf_counter() - start,
     )
     return data
 
@@ -192,8 +203,15 @@ def _source_key(root: Path, subject: int, options: PrepareOptions) -> str:
     identity = []
     for path in files:
         stat = path.stat() if path.exists() else None
-        identity.append([str(path.relative_to(root)), stat.st_size if stat else None, stat.st_mtime_ns if stat else None])
+        identity.append(
+            [str(path.relative_to(root)), stat.st_size if stat else None, stat.st_mtime_ns if stat else None]
+        )
     return stable_hash(
-        {"reader": READER_VERSION, "root": str(root.resolve()), "subject": subject,
-         "options": options.to_dict(), "files": identity}
+        {
+            "reader": READER_VERSION,
+            "root": str(root.resolve()),
+            "subject": subject,
+            "options": options.to_dict(),
+            "files": identity,
+        }
     )

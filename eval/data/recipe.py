@@ -8,6 +8,7 @@ Expressions (JSON-friendly dicts):
   {"group": "structural"}                        a group defined earlier in the same recipe
 Every group is intersected with the domain (the voxels the prepared data keeps as columns).
 """
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Which dataset a run reads: a real NSD root, a SynthNSD root, or the embedded default (SynthNSD, generated
 into the cache on first use)."""
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,9 @@ class DataSource:
     embedded_default: bool = False
 
 
-def resolve_source(nsd_root: str | os.PathLike[str] | None, cache_dir: Path | None = None,
-                   synth_preset: str = "default") -> DataSource:
+def resolve_source(
+    nsd_root: str | os.PathLike[str] | None, cache_dir: Path | None = None, synth_preset: str = "default"
+) -> DataSource:
     """The data source for a run: `nsd_root` when given, else the embedded SynthNSD (generated if absent)."""
     if nsd_root is not None:
         root = Path(nsd_root).expanduser()

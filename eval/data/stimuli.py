@@ -1,4 +1,5 @@
 """NSD stimuli by NSD id: images from `nsd_stimuli.hdf5`, captions from COCO through the stim-info table."""
+
 from __future__ import annotations
 
 import hashlib
@@ -59,7 +60,8 @@ class Stimuli:
         ids = np.asarray(nsd_ids, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= self.n_images):
             raise DataError(
-                f"NSD stimuli {self.images_path}: expected ids in 0..{self.n_images - 1}, found {ids.min()}..{ids.max()}"
+                f"NSD stimuli {self.images_path}: expected ids in 0..{self.n_images - 1}, "
+                f"found {ids.min()}..{ids.max()}"
             )
         unique, inverse = np.unique(ids, return_inverse=True)  # h5py needs increasing indices
         with self._open() as handle:

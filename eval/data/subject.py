@@ -1,4 +1,5 @@
 """The prepared data of one subject, the unit every decoder trains and reconstructs from."""
+
 from __future__ import annotations
 
 import json

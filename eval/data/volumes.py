@@ -1,4 +1,5 @@
 """Reading the per-subject volumes of NSD: brain mask, ROI label volumes and their label tables."""
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 A result records the protocol's name and version; two results only compare when both match. Change a
 protocol's behaviour only together with its version.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -1,7 +1,9 @@
 """Scoring entry point: validate image sets, apply a protocol's resizes, return per-image PixCorr and SSIM."""
+
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -45,18 +47,21 @@ def validate_images(images: torch.Tensor | np.ndarray, name: str, expected_count
     if shape[0] == 0 or shape[2] == 0 or shape[3] == 0:
         raise InputError(f"{name}: expected at least one non-empty image, found shape {shape}")
     for start in range(0, shape[0], _CHECK_CHUNK):
-        chunk = images[start:start + _CHECK_CHUNK]
-        bad = ~torch.isfinite(chunk)
-        if bad.any():
+        chunk = images[start : start + _CHECK_CHUNK]
+        low, high = torch.aminmax(chunk)  # one pass; NaN propagates into both, inf shows in one
+        if not (torch.isfinite(low) and torch.isfinite(high)):
+            bad = ~torch.isfinite(chunk)
             first = start + int(bad.flatten(1).any(1).nonzero()[0])
-            raise InputError(f"{name}: expected finite values, found {int(bad.sum())} NaN or infinite "
-                             f"(first in image {first})")
-        low, high = torch.aminmax(chunk)
+            raise InputError(
+                f"{name}: expected finite values, found {int(bad.sum())} NaN or infinite (first in image {first})"
+            )
         if low < 0 or high > 1:
             outside = ((chunk < 0) | (chunk > 1)).flatten(1).any(1)
             first = start + int(outside.nonzero()[0])
-            raise InputError(f"{name}: expected values in [0, 1], found {float(low):.4g} to {float(high):.4g} "
-                             f"(first in image {first}; 8-bit images need / 255)")
+            raise InputError(
+                f"{name}: expected values in [0, 1], found {float(low):.4g} to {float(high):.4g} "
+                f"(first in image {first}; 8-bit images need / 255)"
+            )
     return images
 
 
@@ -94,10 +99,10 @@ def score_pixel_metrics(
     n = gt.shape[0]
     pixcorr = np.empty(n, dtype=np.float64)
     ssim = np.empty(n, dtype=np.float64)
-    ssim_args = dict(sigma=spec.ssim.sigma, truncate=spec.ssim.truncate, k1=spec.ssim.k1, k2=spec.ssim.k2,
-                     data_range=spec.ssim.data_range)
-    with torch.inference_mode(), tqdm(total=n, desc=f"PixCorr+SSIM ({spec.name})", unit="img",
-                                      disable=None, leave=False) as bar:
+    with (
+        torch.inference_mode(),
+        tqdm(total=n, desc=f"PixCorr+SSIM ({spec.name})", unit="img", disable=None, leave=False) as bar,
+    ):
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             g = protocol_images(gt[start:stop].to(device), spec)
@@ -105,11 +110,14 @@ def score_pixel_metrics(
             pixcorr[start:stop] = pixcorr_per_image(g, r).cpu().numpy()
             gray_g = rgb_to_gray(g, spec.gray_weights)
             gray_r = rgb_to_gray(r, spec.gray_weights)
-            ssim[start:stop] = ssim_per_image(gray_g, gray_r, **ssim_args).cpu().numpy()
+            ssim[start:stop] = ssim_per_image(gray_g, gray_r, **asdict(spec.ssim)).cpu().numpy()
             bar.update(stop - start)
     undefined = np.isnan(pixcorr)
     if undefined.any():
-        log.warning("PixCorr undefined for %d constant image(s) (first: index %d); scored 0.0",
-                    int(undefined.sum()), int(np.flatnonzero(undefined)[0]))
+        log.warning(
+            "PixCorr undefined for %d constant image(s) (first: index %d); scored 0.0",
+            int(undefined.sum()),
+            int(np.flatnonzero(undefined)[0]),
+        )
         pixcorr[undefined] = 0.0
     return {"pixcorr": pixcorr, "ssim": ssim}

@@ -3,6 +3,7 @@
 Every other module (scoring, results files, leaderboards) reads display name and direction from `METRICS`,
 so a metric cannot be shown as "higher is better" in one place and "lower" in another.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -49,19 +50,21 @@ class MetricSpec:
 
 # Order is the column order of every table in the field (MindEye1 Table 1 onwards).
 # PixCorr has no chance level: unrelated natural images correlate positively on average.
-METRICS: MappingProxyType[str, MetricSpec] = MappingProxyType({
-    spec.name: spec
-    for spec in (
-        MetricSpec("pixcorr", "PixCorr", "higher", "pixel"),
-        MetricSpec("ssim", "SSIM", "higher", "pixel"),
-        MetricSpec("alexnet2", "AlexNet(2)", "higher", "identification", chance=0.5),
-        MetricSpec("alexnet5", "AlexNet(5)", "higher", "identification", chance=0.5),
-        MetricSpec("inception", "InceptionV3", "higher", "identification", chance=0.5),
-        MetricSpec("clip", "CLIP", "higher", "identification", chance=0.5),
-        MetricSpec("effnet", "EffNet-B", "lower", "distance"),
-        MetricSpec("swav", "SwAV", "lower", "distance"),
-    )
-})
+METRICS: MappingProxyType[str, MetricSpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            MetricSpec("pixcorr", "PixCorr", "higher", "pixel"),
+            MetricSpec("ssim", "SSIM", "higher", "pixel"),
+            MetricSpec("alexnet2", "AlexNet(2)", "higher", "identification", chance=0.5),
+            MetricSpec("alexnet5", "AlexNet(5)", "higher", "identification", chance=0.5),
+            MetricSpec("inception", "InceptionV3", "higher", "identification", chance=0.5),
+            MetricSpec("clip", "CLIP", "higher", "identification", chance=0.5),
+            MetricSpec("effnet", "EffNet-B", "lower", "distance"),
+            MetricSpec("swav", "SwAV", "lower", "distance"),
+        )
+    }
+)
 
 
 def get_metric(name: str) -> MetricSpec:

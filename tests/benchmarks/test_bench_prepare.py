@@ -3,6 +3,7 @@ and the peak memory of preparing one subject in a fresh process.
 
 Run: tox -e bench  (or pytest -o addopts="" tests/benchmarks --benchmark-only)
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -23,15 +24,17 @@ def default_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_prepare_one_subject(benchmark, default_root: Path) -> None:
     data = benchmark.pedantic(build_subject, args=(default_root, 1, PrepareOptions()), rounds=1, iterations=1)
-    benchmark.extra_info.update(n_test=int(data.test_ids.size), n_train=int(data.train_ids.size),
-                                n_voxels=data.n_voxels)
+    benchmark.extra_info.update(
+        n_test=int(data.test_ids.size), n_train=int(data.train_ids.size), n_voxels=data.n_voxels
+    )
     assert data.test_ids.size == 982
 
 
 def test_load_prepared_subject_from_cache(benchmark, default_root: Path, tmp_path: Path) -> None:
     load_subject(default_root, 1, PrepareOptions(), cache_dir=tmp_path)  # fill the cache
-    data = benchmark.pedantic(load_subject, args=(default_root, 1, PrepareOptions()),
-                              kwargs={"cache_dir": tmp_path}, rounds=5, iterations=1)
+    data = benchmark.pedantic(
+        load_subject, args=(default_root, 1, PrepareOptions()), kwargs={"cache_dir": tmp_path}, rounds=5, iterations=1
+    )
     assert data.test_ids.size == 982
     assert benchmark.stats.stats.max < 2.0  # figure to reach: a cached subject loads in under 2 s
 
@@ -48,7 +51,8 @@ def test_peak_memory_of_preparing_one_subject(benchmark, default_root: Path) -> 
     )
     out = benchmark.pedantic(
         lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout,
-        rounds=1, iterations=1,
+        rounds=1,
+        iterations=1,
     )
     before_kib, after_kib = (int(v) for v in out.split())
     benchmark.extra_info.update(peak_rss_mib=after_kib / 1024, rss_after_imports_mib=before_kib / 1024)

@@ -1,4 +1,5 @@
 """Time and memory of generating the default SynthNSD dataset (run with --benchmark-only)."""
+
 from __future__ import annotations
 
 import resource

@@ -1,4 +1,5 @@
 """Betas: both formats give the same arrays; bad files give one-line errors naming the file."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Importing brain-diffuser's preprocessed arrays gives the same prepared subject as reading NSD directly."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,10 @@ def _export(root: Path, folder: Path, subject: int, shuffle_test: bool = False) 
     data = build_subject(root, subject, PrepareOptions(normalisation="none"))
     trials = subject_trials(load_design(root), subject, 37)
     stimuli = Stimuli(root)
-    for split, ids, fmri, wanted in (("train", data.train_ids, data.train_fmri, ~trials.is_test),
-                                     ("test", data.test_ids, data.test_fmri, trials.is_test)):
+    for split, ids, fmri, wanted in (
+        ("train", data.train_ids, data.train_fmri, ~trials.is_test),
+        ("test", data.test_ids, data.test_fmri, trials.is_test),
+    ):
         order = first_presentation_order(trials.nsd_ids[wanted])
         if split == "test" and shuffle_test:
             order = order[::-1]

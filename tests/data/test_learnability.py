@@ -1,5 +1,6 @@
 """The simulation is learnable in the intended way, seen through the real reader and the default voxel recipe:
 structural voxels predict low-level image content, semantic voxels predict scene categories."""
+
 from __future__ import annotations
 
 import json

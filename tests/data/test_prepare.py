@@ -1,4 +1,5 @@
 """Prepared subjects: the shared-image split, repetition averaging, normalisation, fingerprint and cache."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,7 +53,7 @@ def test_40_sessions_give_every_shared_image_three_times(synth_root: Path) -> No
 
 def test_averaging_matches_a_direct_computation(synth_root: Path) -> None:
     """Recompute one test image's average from the raw trials of the betas files."""
-    from eval.data.betas import VoxelIndex, read_session
+    from eval.data.betas import read_session
     from eval.data.prepare import recipe_of, voxel_space
 
     options = PrepareOptions(normalisation="none")
@@ -109,3 +110,21 @@ def test_second_load_comes_from_the_cache(synth_root: Path, tmp_path: Path, monk
     assert list(second.groups) == ["structural", "semantic"]
     with pytest.raises(AssertionError, match="cache was not used"):
         load_subject(synth_root, 2, PrepareOptions(normalisation="none"), cache_dir=tmp_path)
+
+
+def test_captions_and_images_are_aligned_by_nsd_id(synth_root: Path, subjects: dict) -> None:
+    import json
+
+    from eval.data.stimuli import Stimuli
+    from eval.data.synth import truth_dir
+
+    stimuli = Stimuli(synth_root)
+    ids = subjects[1].test_ids[:20]
+    captions = stimuli.captions(ids)
+    assert all(len(c) == 5 for c in captions)
+    scenes = json.loads((truth_dir(synth_root) / "scenes.json").read_text())
+    for nsd_id, five in zip(ids, captions):
+        categories = {o["category"] for o in scenes[nsd_id]["objects"]}
+        assert any(c in " ".join(five) for c in categories)  # the captions describe this very scene
+    reversed_images = stimuli.images(ids[::-1])
+    np.testing.assert_array_equal(reversed_images[::-1], stimuli.images(ids))

@@ -1,4 +1,5 @@
 """ROI volumes and voxel recipes: -1 outside the brain, missing labels, empty groups, mismatched shapes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,8 +51,12 @@ def test_subject_with_a_missing_floc_label_still_builds_its_groups(synth_root: P
         name="with-floc",
         domain={"roi": "nsdgeneral"},
         groups={
-            "floc": {"and": [{"roi": "nsdgeneral"},
-                             {"or": [{"roi": "floc-faces"}, {"roi": missing_atlas, "labels": [missing_label]}]}]},
+            "floc": {
+                "and": [
+                    {"roi": "nsdgeneral"},
+                    {"or": [{"roi": "floc-faces"}, {"roi": missing_atlas, "labels": [missing_label]}]},
+                ]
+            },
             "rest": {"minus": [{"roi": "nsdgeneral"}, {"group": "floc"}]},
         },
     )
@@ -75,7 +80,9 @@ def test_unknown_label_name_is_a_config_error(synth_root: Path) -> None:
 
 def test_empty_group_is_refused(synth_root: Path) -> None:
     # Early visual cortex minus itself: a recipe mistake that must not train on zero voxels.
-    recipe = VoxelRecipe("empty", {"roi": "nsdgeneral"}, {"g": {"minus": [{"roi": "prf-visualrois"}, {"roi": "prf-visualrois"}]}})
+    recipe = VoxelRecipe(
+        "empty", {"roi": "nsdgeneral"}, {"g": {"minus": [{"roi": "prf-visualrois"}, {"roi": "prf-visualrois"}]}}
+    )
     with pytest.raises(DataError, match=r"voxel group 'g' of recipe 'empty' is empty"):
         build_subject(synth_root, 1, PrepareOptions(recipe=recipe.to_dict()))
 

@@ -1,4 +1,5 @@
 """Synthetic results files, written with the real writer, for leaderboard tests."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,28 +7,56 @@ from pathlib import Path
 
 import pytest
 
-from eval.results import (DatasetInfo, DecoderInfo, HarnessInfo, MetricSummary, ProtocolInfo, RunResult, WeightsInfo,
-                          result_filename, write_result)
 from eval.metrics.spec import METRICS
+from eval.results import (
+    DatasetInfo,
+    DecoderInfo,
+    HarnessInfo,
+    MetricSummary,
+    ProtocolInfo,
+    RunResult,
+    WeightsInfo,
+    result_filename,
+    write_result,
+)
 
 
-def make_result(decoder: str = "ridge", subject: int = 1, metrics: dict[str, float] | None = None, *,
-                ablation: str | None = None, kind: str = "baseline", protocol: tuple[str, str] = ("mindeye", "1"),
-                weights: str = "pretrained", test_set: str = "t" * 64, artifacts: dict[str, str] | None = None,
-                description: str = "a decoder") -> RunResult:
+def make_result(
+    decoder: str = "ridge",
+    subject: int = 1,
+    metrics: dict[str, float] | None = None,
+    *,
+    ablation: str | None = None,
+    kind: str = "baseline",
+    protocol: tuple[str, str] = ("mindeye", "1"),
+    weights: str = "pretrained",
+    test_set: str = "t" * 64,
+    artifacts: dict[str, str] | None = None,
+    description: str = "a decoder",
+) -> RunResult:
     metrics = {"pixcorr": 0.3, "ssim": 0.4} if metrics is None else metrics
     return RunResult(
         created_utc="2025-01-01T00:00:00+00:00",
         harness=HarnessInfo(version="0.1.0", git_commit=None, packages={}),
         decoder=DecoderInfo(name=decoder, ablation=ablation, description=description, flags={}, kind=kind),
         subject=subject,
-        dataset=DatasetInfo(name="synthnsd", label="synthnsd (embedded default)", root="/nsd", fingerprint="f" * 64,
-                            test_set_fingerprint=test_set, n_test=10, sessions=None, normalisation=None,
-                            voxel_recipe={}),
+        dataset=DatasetInfo(
+            name="synthnsd",
+            label="synthnsd (embedded default)",
+            root="/nsd",
+            fingerprint="f" * 64,
+            test_set_fingerprint=test_set,
+            n_test=10,
+            sessions=None,
+            normalisation=None,
+            voxel_recipe={},
+        ),
         protocol=ProtocolInfo(*protocol),
         weights=WeightsInfo(source=weights, comparable_to_published=weights in ("pretrained", "none")),
-        metrics={name: MetricSummary(value, (value - 0.01, value + 0.01), 10, METRICS[name].direction,
-                                     METRICS[name].display) for name, value in metrics.items()},
+        metrics={
+            name: MetricSummary(value, (value - 0.01, value + 0.01), 10, METRICS[name].direction, METRICS[name].display)
+            for name, value in metrics.items()
+        },
         artifacts=artifacts or {},
     )
 

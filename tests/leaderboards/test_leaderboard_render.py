@@ -1,4 +1,5 @@
 """HTML, Markdown and CSV from results files written by the real writer."""
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """The sample grid PNG: ground truth on top, one row per reconstruction set, written atomically."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,6 +30,7 @@ def test_grid_layout_and_content(tmp_path: Path) -> None:
 
 
 def test_too_few_reconstructions_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="reconstructions 'r': expected at least 4 images for the sample grid, found 2"):
+    message = "reconstructions 'r': expected at least 4 images for the sample grid, found 2"
+    with pytest.raises(InputError, match=message):
         save_sample_grid(torch.rand(4, 3, 8, 8), {"r": torch.rand(2, 3, 8, 8)}, tmp_path / "g.png", n=4)
     assert not (tmp_path / "g.png").exists()

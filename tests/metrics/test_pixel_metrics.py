@@ -1,4 +1,5 @@
 """PixCorr and SSIM against their reference implementations (numpy.corrcoef, scikit-image), image by image."""
+
 from __future__ import annotations
 
 import logging
@@ -129,3 +130,17 @@ def test_small_and_rectangular_images_match_skimage() -> None:
     b = (a + 0.3 * torch.rand(3, 11, 40, dtype=torch.float64, generator=g)).clamp(0, 1)
     ref = [skimage_ssim(x.numpy(), y.numpy()) for x, y in zip(a, b)]
     np.testing.assert_allclose(ssim_per_image(a, b).numpy(), ref, rtol=0, atol=1e-12)
+
+
+def test_cpu_workers_give_the_sequential_answer_and_restore_the_thread_count(pairs) -> None:
+    gt, recon = (rgb_to_gray(protocol_images(t, MINDEYE)) for t in pairs)
+    before = torch.get_num_threads()
+    pooled = ssim_per_image(gt, recon), pixcorr_per_image(gt, recon)
+    assert torch.get_num_threads() == before
+    torch.set_num_threads(1)
+    try:
+        sequential = ssim_per_image(gt, recon), pixcorr_per_image(gt, recon)
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(pooled, sequential):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -1,4 +1,5 @@
 """Bad image sets fail before any arithmetic, with one line that names the argument."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,11 @@ def with_value(value: float, image: int = 1) -> torch.Tensor:
 @pytest.mark.parametrize(
     ("images", "expected_count", "match"),
     [
-        (good().permute(0, 2, 3, 1).contiguous(), None, r"expected shape \[N, 3, H, W\], found \[3, 16, 16, 3\].*channels last"),
+        (
+            good().permute(0, 2, 3, 1).contiguous(),
+            None,
+            r"expected shape \[N, 3, H, W\], found \[3, 16, 16, 3\].*channels last",
+        ),
         (good()[0], None, r"expected shape \[N, 3, H, W\], found \[3, 16, 16\]"),
         (good().double(), None, "expected dtype float32.*found torch.float64"),
         ((good() * 255).to(torch.uint8), None, "expected dtype float32.*found torch.uint8"),

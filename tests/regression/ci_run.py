@@ -1,7 +1,8 @@
 """The CI-sized run whose metrics the regression reference pins, and the command that refreshes it.
 
-    python -m tests.regression.ci_run --update    # after a deliberate change of the numbers; commit the file
+python -m tests.regression.ci_run --update    # after a deliberate change of the numbers; commit the file
 """
+
 from __future__ import annotations
 
 import argparse

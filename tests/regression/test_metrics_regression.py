@@ -1,4 +1,5 @@
 """CI guard: the CI-sized run must not move any metric the wrong way beyond the stated tolerance."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,10 @@ def test_no_metric_regressed(ci_run: Path) -> None:
     changes = compare(reference, summarise_results(ci_run / "results"))
     assert len(changes) >= 16  # every reference decoder, both metrics, two subjects
     regressed = [c.describe() for c in changes if c.regressed]
-    assert not regressed, "metrics regressed (refresh with python -m tests.regression.ci_run --update only if intended):\n" + "\n".join(regressed)
+    assert not regressed, (
+        "metrics regressed (refresh with python -m tests.regression.ci_run --update only if intended):\n"
+        + "\n".join(regressed)
+    )
 
 
 def test_reference_pins_the_bounds(ci_run: Path) -> None:
@@ -30,10 +34,18 @@ def _reference(value: float, direction: str) -> dict:
 
 @pytest.mark.parametrize(
     ("direction", "current", "regressed"),
-    [("higher", 0.48, True), ("higher", 0.495, False), ("higher", 0.9, False),
-     ("lower", 0.52, True), ("lower", 0.505, False), ("lower", 0.1, False)],
+    [
+        ("higher", 0.48, True),
+        ("higher", 0.495, False),
+        ("higher", 0.9, False),
+        ("lower", 0.52, True),
+        ("lower", 0.505, False),
+        ("lower", 0.1, False),
+    ],
 )
-def test_compare_flags_only_the_wrong_direction_beyond_tolerance(direction: str, current: float, regressed: bool) -> None:
+def test_compare_flags_only_the_wrong_direction_beyond_tolerance(
+    direction: str, current: float, regressed: bool
+) -> None:
     (change,) = compare(_reference(0.5, direction), {"r": {"m": {"value": current, "direction": direction}}})
     assert change.regressed is regressed
 

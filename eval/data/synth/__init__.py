@@ -7,6 +7,7 @@ scenes, template captions and simulated brains whose ground truth is written und
     from eval.data.synth import SynthConfig, generate
     generate(Path("/data/synthnsd"), SynthConfig.preset("ci"))
 """
+
 from __future__ import annotations
 
 from eval.data.synth.config import FORMAT_VERSION, SynthConfig

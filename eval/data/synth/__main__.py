@@ -1,4 +1,5 @@
 """Command line: ``python -m eval.data.synth --out DIR [--preset ci] [--seed N] [--n-train N] [--image-size N]``."""
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ occipital pole at the posterior end (theta) and around the pole axis (phi: 0 rig
 split into ventral / lateral / parietal sectors, and floc regions are patches further on. Geometry, pole,
 ring widths and patch positions are drawn per subject, never from a shared template.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

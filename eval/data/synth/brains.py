@@ -9,6 +9,7 @@ Three kinds of brain voxel:
   (faces and bodies: people and cats; places: background and layout of the scene; words: signs).
 - none (parietal nsdgeneral voxels and the rest of the brain): noise only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

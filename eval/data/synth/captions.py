@@ -3,6 +3,7 @@
 The five captions stress different parts of the graph (a relation, the count, the categories alone, the
 layout, the setting), and each template has a few wordings drawn from the scene's own random stream.
 """
+
 from __future__ import annotations
 
 import numpy as np

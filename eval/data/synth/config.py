@@ -1,4 +1,5 @@
 """The knobs of SynthNSD, the synthetic twin of NSD: one frozen dataclass, two presets, a stable key."""
+
 from __future__ import annotations
 
 import dataclasses

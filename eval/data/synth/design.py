@@ -5,6 +5,7 @@ remaining columns each subject's own images; `masterordering` (common to all sub
 so shared trials sit at the same positions for everyone. Rows of subjects without a simulated brain
 (3, 4, 6, 8 by default) repeat the first simulated subject's row, so the table keeps NSD's 8 rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Structural voxels read `pixel_features` through their receptive fields; semantic voxels read
 `semantic_features`. The two share nothing but the scene, which keeps the voxel groups separable.
 """
+
 from __future__ import annotations
 
 import numpy as np

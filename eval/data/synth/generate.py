@@ -1,10 +1,9 @@
 """Generate a whole SynthNSD dataset into a folder, atomically."""
+
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from eval.cache import atomic_folder
 from eval.data import layout
 from eval.data.synth import writer
 from eval.data.synth.anatomy import build_anatomy
@@ -48,22 +48,10 @@ def generate(root: str | os.PathLike[str], config: SynthConfig | None = None) ->
     root = Path(root)
     config = config or SynthConfig()
     _check_target(root)
-    try:
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
-    except OSError as exc:
-        raise DataError(f"cannot create a folder next to {root}: {exc.strerror or exc}") from exc
     start = time.perf_counter()
-    try:
+    with atomic_folder(root) as tmp:
         _build(tmp, config)
         _check_target(root)  # another process may have filled it meanwhile
-        try:
-            os.replace(tmp, root)
-        except OSError as exc:
-            raise DataError(f"cannot move the new SynthNSD into {root}: {exc.strerror or exc}") from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("SynthNSD %s written to %s in %.1f s", config.key(), root, time.perf_counter() - start)
     return root
 

@@ -3,6 +3,7 @@
 Each object is drawn inside its own bounding box, in coordinates (u, v) measured in units of the object's
 size from its centre (u right, v down), so shapes keep their proportions at any image size.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 A scene is sampled from its own random stream (seed, nsdId), so scene k is the same whatever the dataset size.
 Objects are kept in draw order, far (higher in the image) to near, so later objects occlude earlier ones.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,14 +35,20 @@ PREDICATES = ("left of", "right of", "above", "below", "next to")
 # (name, rgb) choices for the two halves of each background kind.
 Named = tuple[str, tuple[int, int, int]]
 _SKIES: tuple[Named, ...] = (
-    ("blue sky", (135, 190, 235)), ("gray sky", (170, 175, 185)), ("evening sky", (240, 170, 120))
+    ("blue sky", (135, 190, 235)),
+    ("gray sky", (170, 175, 185)),
+    ("evening sky", (240, 170, 120)),
 )
 _GROUNDS: tuple[Named, ...] = (("grass", (70, 150, 60)), ("sand", (215, 190, 130)), ("snow", (235, 240, 245)))
 _WALLS: tuple[Named, ...] = (
-    ("beige wall", (225, 210, 180)), ("blue wall", (170, 195, 225)), ("green wall", (185, 215, 180))
+    ("beige wall", (225, 210, 180)),
+    ("blue wall", (170, 195, 225)),
+    ("green wall", (185, 215, 180)),
 )
 _FLOORS: tuple[Named, ...] = (
-    ("wooden floor", (140, 95, 60)), ("tiled floor", (120, 120, 125)), ("red carpet", (150, 60, 60))
+    ("wooden floor", (140, 95, 60)),
+    ("tiled floor", (120, 120, 125)),
+    ("red carpet", (150, 60, 60)),
 )
 _WATER: Named = ("water", (40, 90, 160))
 _BACKGROUND_P = (0.35, 0.25, 0.15, 0.25)

@@ -3,6 +3,7 @@
 Streams are keyed by names rather than drawn in sequence, so that changing one part (say, the number of
 training images) leaves the others (say, scene 17 or subject 5's anatomy) unchanged.
 """
+
 from __future__ import annotations
 
 import zlib

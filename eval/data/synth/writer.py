@@ -1,4 +1,5 @@
 """Write SynthNSD's files in NSD's layout (paths from eval.data.layout), plus the simulation's ground truth."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The ci-preset SynthNSD shared read-only by the synth tests."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Captions: COCO format, five per image, found by cocoId in the file named by cocoSplit."""
+
 from __future__ import annotations
 
 import json

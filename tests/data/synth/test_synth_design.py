@@ -1,4 +1,5 @@
 """The design reproduces NSD's split: 982 shared images in 2,770 trials within sessions 1-37, 1000 / 3000 in 40."""
+
 from __future__ import annotations
 
 from pathlib import Path

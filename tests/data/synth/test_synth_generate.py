@@ -1,4 +1,5 @@
 """Determinism, atomic writes, refusal of a non-empty target, config validation and the command line."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """SynthNSD writes exactly NSD's layout: paths, dtypes, axis orders, -1 outside the brain, label tables."""
+
 from __future__ import annotations
 
 import re

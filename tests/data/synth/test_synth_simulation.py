@@ -1,4 +1,5 @@
 """The simulated brains carry what the ground truth says: pixels in structural voxels, semantics in semantic ones."""
+
 from __future__ import annotations
 
 import json
