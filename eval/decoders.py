@@ -53,6 +53,8 @@ class TestInputs:
     bound) may look images up by it.
     """
 
+    __test__ = False  # not a pytest test class, despite its name
+
     fmri: np.ndarray  # (n_test, n_voxels) float32
     nsd_ids: np.ndarray  # (n_test,) int64
 

@@ -49,7 +49,6 @@ def build_result(
     nsd_ids: np.ndarray,
     per_image: Mapping[str, np.ndarray],
     timing: Mapping[str, float],
-    fit_state: str,
     artifacts: Mapping[str, Path],
     results_dir: Path,
 ) -> RunResult:
@@ -65,7 +64,7 @@ def build_result(
             name=meta.name,
             ablation=meta.ablation or config.ablation,
             description=meta.description,
-            flags={**meta.flags, "fit": fit_state},
+            flags=dict(meta.flags),
             kind=meta.kind,
         ),
         subject=data.subject,
@@ -82,11 +81,7 @@ def build_result(
         ),
         protocol=ProtocolInfo(name=protocol.name, version=protocol.version),
         # PixCorr and SSIM use no network; feature metrics set their own weight provenance.
-        weights=WeightsInfo(
-            source="none",
-            comparable_to_published=source.name == "nsd",
-            note="pixel metrics only: no network weights involved",
-        ),
+        weights=WeightsInfo(source="none", comparable_to_published=True, note="pixel metrics: no network weights"),
         metrics=summarise_metrics(per_image, seed=config.seed),
         per_image=PerImage(nsd_ids=tuple(int(i) for i in nsd_ids), scores={k: tuple(v) for k, v in per_image.items()}),
         timing_s=dict(timing),

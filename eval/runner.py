@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,7 @@ def subject_data(config: RunConfig, source: DataSource, subject: int) -> Subject
 def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: SubjectData, stimuli: Stimuli) -> str:
     """Fit on the training split, or restore the checkpoint fitted on exactly this data. Returns what was done."""
     if not isinstance(decoder, Trainable):
-        return "none"
+        return "nothing to fit"
     if not isinstance(decoder, Checkpointable):
         decoder.fit(data, stimuli)
         return "fitted"
@@ -108,12 +109,9 @@ def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: Su
     )
     if folder.is_dir() and not config.refit:
         decoder.load(folder, data, stimuli)
-        log.info("%s: loaded checkpoint %s", spec.name, folder)
-        return f"loaded {folder}"
+        return f"loaded checkpoint {folder}"
     decoder.fit(data, stimuli)
     if folder.is_dir():
-        import shutil
-
         shutil.rmtree(folder)
     with atomic_folder(folder) as tmp:
         decoder.save(tmp)
@@ -133,7 +131,7 @@ def evaluate_decoder(
     decoder = spec.build(context)
     timing: dict[str, float] = {}
     start = time.perf_counter()
-    fit_state = fit_or_load(spec, decoder, config, data, stimuli)
+    log.info("%s: %s", spec.name, fit_or_load(spec, decoder, config, data, stimuli))
     timing["fit"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -162,7 +160,6 @@ def evaluate_decoder(
         nsd_ids=test_set.nsd_ids,
         per_image=per_image,
         timing=timing,
-        fit_state=fit_state,
         artifacts={"reconstructions": recon_path, "samples": samples},
         results_dir=config.results_dir,
     )

@@ -63,10 +63,10 @@ def table_title(table: Table) -> str:
 
 
 def warning_text(table: Table) -> str | None:
-    """None for a comparable table, else the warning with what the results files say about their weights."""
+    """None for a comparable table, else the warning with its reasons (dataset, weights)."""
     if table.comparable_to_published:
         return None
-    return f"{NOT_COMPARABLE} ({'; '.join([f'weights: {table.key.weights_source}', *table.weights_notes])})"
+    return f"{NOT_COMPARABLE}: {'; '.join(table.not_comparable_because)}"
 
 
 def _href(path: Path, out_dir: Path) -> str | None:
@@ -110,7 +110,6 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
         "protocol": f"{table.key.protocol} v{table.key.protocol_version}",
         "weights": table.key.weights_source,
         "warning": warning_text(table),
-        "notes": list(table.weights_notes),
         "subject": table.subject_label,
         "columns": [
             {

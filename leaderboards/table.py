@@ -83,8 +83,11 @@ class Table:
     subjects: tuple[int, ...]
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
-    comparable_to_published: bool
-    weights_notes: tuple[str, ...]
+    not_comparable_because: tuple[str, ...]
+
+    @property
+    def comparable_to_published(self) -> bool:
+        return not self.not_comparable_because
 
     @property
     def subject_label(self) -> str:
@@ -150,7 +153,6 @@ def _table(
     rows: list[Row],
     columns: tuple[Column, ...],
 ) -> Table:
-    weights = [item.result.weights for item in loaded]
     return Table(
         key=key,
         dataset_label=loaded[0].result.dataset.label,
@@ -158,11 +160,21 @@ def _table(
         subjects=subjects,
         columns=columns,
         rows=_marked(rows, columns),
-        # "none": pixel metrics use no network, so only the producer's own flag can object.
-        comparable_to_published=key.weights_source in ("pretrained", "none")
-        and all(w.comparable_to_published for w in weights),
-        weights_notes=tuple(sorted({w.note for w in weights if w.note})),
+        not_comparable_because=_not_comparable_because(key, loaded),
     )
+
+
+def _not_comparable_because(key: TableKey, loaded: Sequence[LoadedResult]) -> tuple[str, ...]:
+    """Why a table's numbers cannot stand beside published ones; empty when they can."""
+    reasons = []
+    if key.dataset != "nsd":
+        reasons.append(f"dataset {key.dataset}, not NSD")
+    weights = [item.result.weights for item in loaded]
+    # "none": pixel metrics use no network, so only the producer's own flag can object.
+    if key.weights_source not in ("pretrained", "none") or not all(w.comparable_to_published for w in weights):
+        notes = sorted({w.note for w in weights if w.note})
+        reasons.append("; ".join([f"weights {key.weights_source}", *notes]))
+    return tuple(reasons)
 
 
 def _row_id(result: RunResult) -> tuple[str, str | None]:

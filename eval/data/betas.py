@@ -51,8 +51,21 @@ def session_files(root: Path, subject: int, session: int, fmt: str) -> tuple[Pat
     if fmt == "nifti" and not has_nii:
         raise DataError(f"missing betas: expected file {nii}")
     if not (has_h5 or has_nii):
-        raise DataError(f"missing betas for session {session}: expected file {h5} or {nii}")
+        found = available_sessions(root, subject)
+        hint = f" (found sessions 1..{found} only: use --sessions {found} or fewer)" if found else ""
+        raise DataError(f"missing betas for session {session}: expected file {h5} or {nii}{hint}")
     return (h5 if has_h5 and fmt != "nifti" else None), (nii if has_nii and fmt != "hdf5" else None)
+
+
+def available_sessions(root: Path, subject: int) -> int:
+    """How many consecutive sessions, from session 1, have a betas file in either format."""
+    session = 0
+    while (
+        layout.betas_hdf5(root, subject, session + 1).is_file()
+        or layout.betas_nifti(root, subject, session + 1).is_file()
+    ):
+        session += 1
+    return session
 
 
 def read_session(
@@ -69,6 +82,7 @@ def read_session(
         raw, path = _read_hdf5(h5_path, voxels), h5_path
     else:
         raw, path = _read_nifti(nii_path, voxels), nii_path
+    log.debug("betas %s: %s %s", path, raw.dtype, raw.shape)
     if raw.shape[0] != expected_trials:
         raise DataError(
             f"betas {path}: expected {expected_trials} trials (the design's trials per session), found {raw.shape[0]}"

@@ -69,6 +69,7 @@ def read_label_table(path: Path) -> dict[int, str]:
             table[int(fields[0])] = fields[1]
         except (ValueError, IndexError) as exc:
             raise DataError(f"label table {path} line {line_number}: expected '<int> <name>', found {line!r}") from exc
+    log.debug("label table %s: %s", path, table)  # the exact NSD content was never checked here: show it
     return table
 
 

@@ -40,14 +40,16 @@ def test_load_prepared_subject_from_cache(benchmark, default_root: Path, tmp_pat
 
 
 def test_peak_memory_of_preparing_one_subject(benchmark, default_root: Path) -> None:
+    # VmHWM (peak resident memory) of a fresh process: ru_maxrss would carry over this pytest process's peak
+    # through fork and exec.
     code = (
-        "import resource, sys\n"
+        "import re\n"
         "from eval.data.prepare import build_subject\n"
         "from eval.data.subject import PrepareOptions\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "peak = lambda: int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "before = peak()\n"
         f"build_subject({str(default_root)!r}, 1, PrepareOptions())\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(before, after)\n"
+        "print(before, peak())\n"
     )
     out = benchmark.pedantic(
         lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout,

@@ -61,6 +61,14 @@ def test_missing_betas_name_the_expected_path(synth_copy: Path) -> None:
         read_session(synth_copy, 1, 2, _voxels(synth_copy, 1), _trials(synth_copy))
 
 
+def test_fewer_sessions_than_asked_suggest_the_count_found(synth_copy: Path) -> None:
+    for session in range(33, 41):  # like NSD subjects 3 and 6, who completed 32 sessions
+        layout.betas_hdf5(synth_copy, 2, session).unlink()
+        layout.betas_nifti(synth_copy, 2, session).unlink()
+    with pytest.raises(DataError, match=r"session 33: .* \(found sessions 1\.\.32 only: use --sessions 32 or fewer\)"):
+        build_subject(synth_copy, 2, PrepareOptions(sessions=37))
+
+
 def _float_nifti_with(synth_copy: Path, value: float) -> Path:
     """Replace session 1 with a float32 NIfTI (no hdf5) holding `value` at one in-brain voxel."""
     path = layout.betas_nifti(synth_copy, 1, 1)

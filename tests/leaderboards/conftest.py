@@ -33,6 +33,7 @@ def make_result(
     test_set: str = "t" * 64,
     artifacts: dict[str, str] | None = None,
     description: str = "a decoder",
+    dataset: str = "nsd",
 ) -> RunResult:
     metrics = {"pixcorr": 0.3, "ssim": 0.4} if metrics is None else metrics
     return RunResult(
@@ -41,8 +42,8 @@ def make_result(
         decoder=DecoderInfo(name=decoder, ablation=ablation, description=description, flags={}, kind=kind),
         subject=subject,
         dataset=DatasetInfo(
-            name="synthnsd",
-            label="synthnsd (embedded default)",
+            name=dataset,
+            label=f"{dataset} at /nsd",
             root="/nsd",
             fingerprint="f" * 64,
             test_set_fingerprint=test_set,

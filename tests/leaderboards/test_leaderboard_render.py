@@ -38,7 +38,7 @@ def test_render_writes_html_markdown_and_csv(results: Path, tmp_path: Path) -> N
     assert ">method</span>" in html and ">reference</span>" in html
     md = (out / "leaderboard.md").read_text()
     assert "| havir | method | **0.3300** | <u>0.2900</u> | **98.12%** | **0.7200** |" in md
-    assert f"**Warning:** {NOT_COMPARABLE} (weights: seeded)" in md
+    assert f"**Warning:** {NOT_COMPARABLE}: weights seeded" in md
     rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text())))
     assert len(rows) == 4 + 4 + 2
     havir_effnet = next(r for r in rows if r["decoder"] == "havir" and r["metric"] == "effnet")

@@ -101,6 +101,12 @@ def test_seeded_weights_or_a_producer_saying_so_make_a_table_not_comparable() ->
     assert not build_table(loaded(make_result("a", weights="none"), synthetic)).comparable_to_published
 
 
+def test_a_synthetic_dataset_makes_a_table_not_comparable_and_says_why() -> None:
+    table = build_table(loaded(make_result(weights="none", dataset="synthnsd")))
+    assert not table.comparable_to_published
+    assert table.not_comparable_because == ("dataset synthnsd, not NSD",)
+
+
 def test_collect_names_an_invalid_file(tmp_path: Path, write) -> None:
     write(decoder="a")
     bad = tmp_path / "results" / "deep" / "bad.json"
