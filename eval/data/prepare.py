@@ -16,9 +16,9 @@ from eval.data import layout
 from eval.data.betas import VoxelIndex, read_session, session_files
 from eval.data.design import SubjectTrials, load_design, subject_trials
 from eval.data.recipe import DEFAULT_RECIPE, Atlas, VoxelRecipe, atlases_used, evaluate
-from eval.data.subject import NORMALISATIONS, PrepareOptions, SubjectData
+from eval.data.subject import PrepareOptions, SubjectData
 from eval.data.volumes import load_brainmask, load_label_table, load_roi
-from eval.errors import ConfigError, DataError
+from eval.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ def load_subject(root: Path, subject: int, options: PrepareOptions, cache_dir: P
 
 def build_subject(root: Path, subject: int, options: PrepareOptions) -> SubjectData:
     """Read every session of `subject` and return its averaged, normalised train/test arrays."""
-    if options.normalisation not in NORMALISATIONS:
-        raise ConfigError(f"--normalisation: expected one of {sorted(NORMALISATIONS)}, found {options.normalisation!r}")
     start = time.perf_counter()
     recipe = recipe_of(options)
     context = f"subject {subject} ({layout.func_dir(root, subject)})"

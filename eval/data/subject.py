@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.errors import DataError
+from eval.errors import ConfigError, DataError
 
 NORMALISATIONS = {
     "none": "percent signal change (stored value / 300), repetitions averaged",
@@ -29,6 +29,20 @@ class PrepareOptions:
     normalisation: str = "zscore_train"
     betas_format: str = "auto"
     recipe: Mapping[str, Any] = field(default_factory=dict)  # VoxelRecipe.to_dict(); empty = default recipe
+
+    def __post_init__(self) -> None:
+        # Checked here, so a bad option fails before any file is touched.
+        from eval.data.betas import BETA_FORMATS
+        from eval.data.layout import DESIGN_SESSIONS
+
+        if not 1 <= self.sessions <= DESIGN_SESSIONS:
+            raise ConfigError(f"--sessions: expected 1..{DESIGN_SESSIONS}, found {self.sessions}")
+        if self.normalisation not in NORMALISATIONS:
+            raise ConfigError(
+                f"--normalisation: expected one of {sorted(NORMALISATIONS)}, found {self.normalisation!r}"
+            )
+        if self.betas_format not in BETA_FORMATS:
+            raise ConfigError(f"--betas-format: expected one of {BETA_FORMATS}, found {self.betas_format!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

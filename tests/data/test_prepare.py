@@ -87,9 +87,17 @@ def test_normalisation_is_recorded_and_changes_the_data(synth_root: Path, subjec
     assert not np.allclose(session_z.train_fmri, subjects[1].train_fmri)
 
 
-def test_unknown_normalisation_is_a_config_error(synth_root: Path) -> None:
-    with pytest.raises(ConfigError, match=r"--normalisation: expected one of .* found 'zscore'"):
-        build_subject(synth_root, 1, PrepareOptions(normalisation="zscore"))
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"normalisation": "zscore"}, r"--normalisation: expected one of .* found 'zscore'"),
+        ({"sessions": 45}, r"--sessions: expected 1\.\.40, found 45"),
+        ({"betas_format": "nii"}, r"--betas-format: expected one of .* found 'nii'"),
+    ],
+)
+def test_bad_options_are_refused_before_any_file_is_read(option: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        PrepareOptions(**option)
 
 
 def test_fingerprint_is_deterministic(synth_root: Path, subjects: dict) -> None:
