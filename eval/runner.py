@@ -146,7 +146,7 @@ def evaluate_decoder(
     )
     recon = torch.from_numpy(recon_u8).permute(0, 3, 1, 2).float().div_(255.0)
     start = time.perf_counter()
-    per_image = score_pixel_metrics(test_set.images, recon, protocol=config.protocol)
+    per_image = score_pixel_metrics(test_set.images, recon, protocol=config.protocol, device=config.device)
     timing["score"] = time.perf_counter() - start
 
     samples = config.out_dir / "samples" / f"{stem}.png"

@@ -67,13 +67,15 @@ class VoxelRecipe:
 
 
 # HAVIR's split (the paper's ROI table is not available): early visual cortex is structural, the rest of
-# nsdgeneral semantic, so the two groups cover nsdgeneral exactly once.
+# nsdgeneral semantic, so the two groups cover nsdgeneral exactly once; "nsdgeneral" itself is the group a
+# no-split control (or any single-group decoder) reads.
 DEFAULT_RECIPE = VoxelRecipe(
     name="havir-default-v1",
     domain={"roi": "nsdgeneral"},
     groups={
         "structural": _STRUCTURAL,
         "semantic": {"minus": [{"roi": "nsdgeneral"}, {"group": "structural"}]},
+        "nsdgeneral": {"roi": "nsdgeneral"},
     },
 )
 

@@ -115,7 +115,8 @@ def test_second_load_comes_from_the_cache(synth_root: Path, tmp_path: Path, monk
     second = load_subject(synth_root, 2, PrepareOptions(), cache_dir=tmp_path)
     assert second.fingerprint == first.fingerprint
     np.testing.assert_array_equal(second.train_fmri, first.train_fmri)
-    assert list(second.groups) == ["structural", "semantic"]
+    assert list(second.groups) == ["structural", "semantic", "nsdgeneral"]
+    np.testing.assert_array_equal(second.group("nsdgeneral"), np.arange(second.n_voxels))
     with pytest.raises(AssertionError, match="cache was not used"):
         load_subject(synth_root, 2, PrepareOptions(normalisation="none"), cache_dir=tmp_path)
 
