@@ -16,7 +16,7 @@ from eval.cache import atomic_folder, cache_root
 from eval.config import RunConfig
 from eval.data.prepare import load_subject
 from eval.data.source import DataSource, resolve_source
-from eval.data.stimuli import Stimuli, test_set_fingerprint
+from eval.data.stimuli import Stimuli, test_set_fingerprint, uint8_to_tensor
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, Checkpointable, Decoder, DecoderSpec, TestInputs, Trainable
 from eval.errors import ConfigError, HarnessError
@@ -63,6 +63,8 @@ def run(config: RunConfig) -> list[Path]:
     check_device(config.device)
     get_protocol(config.protocol)
     check_writable(config.out_dir)
+    if config.braindiffuser_dir is not None and config.nsd_root is None:
+        raise ConfigError("--braindiffuser-dir: needs --nsd-root (its design file names the rows), found none")
     source = resolve_source(config.nsd_root, config.cache_dir, config.synth_preset)
     print(f"dataset: {source.label}", flush=True)
     stimuli = Stimuli(source.root)
@@ -71,7 +73,7 @@ def run(config: RunConfig) -> list[Path]:
         data = subject_data(config, source, subject)
         gt_u8 = stimuli.images(data.test_ids)
         test_set = TestSet(
-            images=torch.from_numpy(gt_u8).permute(0, 3, 1, 2).float().div_(255.0),
+            images=uint8_to_tensor(gt_u8),
             nsd_ids=np.asarray(data.test_ids),
             fingerprint=test_set_fingerprint(data.test_ids, gt_u8),
         )
@@ -85,8 +87,6 @@ def run(config: RunConfig) -> list[Path]:
 def subject_data(config: RunConfig, source: DataSource, subject: int) -> SubjectData:
     if config.braindiffuser_dir is None:
         return load_subject(source.root, subject, config.prepare, config.cache_dir)
-    if config.nsd_root is None:
-        raise ConfigError("--braindiffuser-dir: needs --nsd-root (its design file names the rows), found none")
     from eval.data.braindiffuser import import_braindiffuser
 
     return import_braindiffuser(config.braindiffuser_dir, subject, source.root, config.prepare)
@@ -144,7 +144,7 @@ def evaluate_decoder(
     recon_u8, recon_path = save_reconstructions(
         config.out_dir / "reconstructions" / f"{stem}.npz", recon, test_set.nsd_ids
     )
-    recon = torch.from_numpy(recon_u8).permute(0, 3, 1, 2).float().div_(255.0)
+    recon = uint8_to_tensor(recon_u8)
     start = time.perf_counter()
     per_image = score_pixel_metrics(test_set.images, recon, protocol=config.protocol, device=config.device)
     timing["score"] = time.perf_counter() - start

@@ -73,7 +73,7 @@ class Stimuli:
 
     def images_tensor(self, nsd_ids: np.ndarray) -> torch.Tensor:
         """float32 [n, 3, H, W] in [0, 1], the harness's image convention."""
-        return torch.from_numpy(self.images(nsd_ids)).permute(0, 3, 1, 2).float().div_(255.0)
+        return uint8_to_tensor(self.images(nsd_ids))
 
     def tensor_batches(self, nsd_ids: np.ndarray, batch_size: int = 256) -> Iterator[torch.Tensor]:
         """`images_tensor` in chunks, so a whole training set (4.8 GB at 425 px on NSD) never sits in memory."""
@@ -116,6 +116,11 @@ class Stimuli:
                 raise DataError(f"COCO captions ({split}): no caption for cocoId {coco_id}")
             out.append(found)
         return out
+
+
+def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (n, H, W, 3) -> float32 [n, 3, H, W] in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def test_set_fingerprint(nsd_ids: np.ndarray, images: np.ndarray) -> str:

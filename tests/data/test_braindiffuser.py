@@ -58,3 +58,19 @@ def test_wrong_voxel_count_is_refused(synth_root: Path, tmp_path: Path) -> None:
     np.save(path, np.load(path)[:, :-1])
     with pytest.raises(DataError, match=r"nsd_train_fmriavg_nsdgeneral_sub2\.npy: expected shape"):
         import_braindiffuser(tmp_path, 2, synth_root, PrepareOptions())
+
+
+def test_run_scores_a_decoder_on_imported_files(synth_root: Path, tmp_path: Path) -> None:
+    import json
+
+    from eval.run import main
+
+    folder = tmp_path / "bd"
+    folder.mkdir()
+    _export(synth_root, folder, 2)
+    out = tmp_path / "out"
+    args = ["--decoder", "mean_image", "--subject", "2", "--out", str(out), "--braindiffuser-dir", str(folder)]
+    assert main([*args, "--nsd-root", str(synth_root)]) == 0
+    (path,) = (out / "results").glob("*.json")
+    assert "brain-diffuser files" in json.loads(path.read_text())["dataset"]["label"]
+    assert main(args) == 2  # without --nsd-root the rows cannot be named
