@@ -57,7 +57,9 @@ def build_subject(root: Path, subject: int, options: PrepareOptions) -> SubjectD
     test_ids = np.unique(trials.nsd_ids[trials.is_test])
     if train_ids.size == 0:
         raise DataError(f"{context}: no training trials in the first {options.sessions} sessions")
-    sums, counts = _average_sessions(root, subject, trials, voxels, design.trials_per_session, options)
+    sums, counts = _average_sessions(
+        root, subject, trials, (train_ids, test_ids), voxels, design.trials_per_session, options
+    )
     means = sums / counts[:, None].astype(np.float32)
     n_train = train_ids.size
     data = assemble(
@@ -145,13 +147,13 @@ def _average_sessions(
     root: Path,
     subject: int,
     trials: SubjectTrials,
+    ids: tuple[np.ndarray, np.ndarray],
     voxels: VoxelIndex,
     trials_per_session: int,
     options: PrepareOptions,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum and count of repetitions per image (train ids first, then test ids), streaming over sessions."""
-    train_ids = np.unique(trials.nsd_ids[~trials.is_test])
-    test_ids = np.unique(trials.nsd_ids[trials.is_test])
+    train_ids, test_ids = ids
     # Row of each trial: train images first, then test images, each sorted by NSD id.
     row = np.where(
         trials.is_test,
