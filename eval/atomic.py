@@ -1,9 +1,10 @@
-"""Atomic file writes: a reader sees the old file or the complete new one, never half of one."""
+"""Atomic writes of files and folders: a reader sees the old one or the complete new one, never half of one."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,3 +57,27 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, default: Callable[[Any], Any] | None = None) -> Path:
     text = json.dumps(obj, indent=2, sort_keys=False, default=default, allow_nan=False)
     return write_text_atomic(path, text + "\n")
+
+
+@contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder; on success it becomes `target` in one rename.
+
+    If another process created `target` meanwhile, its folder wins and ours is discarded.
+    """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the final folder gets the usual permissions
+    except OSError as exc:
+        raise HarnessError(f"cannot write to folder {target.parent}: {exc.strerror or exc}") from exc
+    try:
+        yield tmp
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -16,8 +16,7 @@ import torch
 
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
-
-DECODER_KINDS = ("reference", "baseline", "method")
+from eval.results import DECODER_KINDS
 
 
 @dataclass(frozen=True)
@@ -92,3 +91,7 @@ class DecoderSpec:
     description: str
     build: Callable[[BuildContext], Decoder]
     ablations: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in DECODER_KINDS:  # caught at registration, not when a results file is written
+            raise ValueError(f"decoder '{self.name}': kind must be one of {DECODER_KINDS}, found {self.kind!r}")

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eval.atomic import atomic_path
-from eval.cache import atomic_folder, cache_root
+from eval.atomic import atomic_folder, atomic_path
+from eval.cache import cache_root
 from eval.config import RunConfig
 from eval.data.prepare import load_subject
 from eval.data.source import DataSource, resolve_source

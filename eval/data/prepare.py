@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from eval.cache import atomic_folder, cache_root, stable_hash
+from eval.atomic import atomic_folder
+from eval.cache import cache_root, stable_hash
 from eval.data import layout
 from eval.data.betas import VoxelIndex, read_session, session_files
 from eval.data.design import SubjectTrials, load_design, subject_trials

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from eval.cache import atomic_folder
+from eval.atomic import atomic_folder
 from eval.data import layout
 from eval.data.synth import writer
 from eval.data.synth.anatomy import build_anatomy
