@@ -14,6 +14,7 @@ from typing import Any
 
 from eval.atomic import write_json_atomic
 from eval.errors import DataError
+from eval.results import RunResult, load_result
 
 REFERENCE_VERSION = 1
 
@@ -44,20 +45,18 @@ class Change:
         )
 
 
-def row_name(result: dict[str, Any]) -> str:
-    decoder = result["decoder"]
-    suffix = f"/{decoder['ablation']}" if decoder.get("ablation") else ""
-    return f"subj{result['subject']:02d}/{decoder['name']}{suffix}"
+def row_name(result: RunResult) -> str:
+    suffix = f"/{result.decoder.ablation}" if result.decoder.ablation else ""
+    return f"subj{result.subject:02d}/{result.decoder.name}{suffix}"
 
 
 def summarise_results(results_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """{row: {metric: {value, direction}}} from every results file under `results_dir`."""
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for path in sorted(Path(results_dir).rglob("*.json")):
-        result = json.loads(path.read_text())
+        result = load_result(path)  # validated, like every other reader of results files
         rows[row_name(result)] = {
-            name: {"value": block["value"], "direction": block["direction"]}
-            for name, block in result["metrics"].items()
+            name: {"value": block.value, "direction": block.direction} for name, block in result.metrics.items()
         }
     if not rows:
         raise DataError(f"no results files found under {results_dir}")
