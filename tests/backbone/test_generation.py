@@ -1,0 +1,129 @@
+"""The dual-guided loop: determinism, left-out conditions, strength, shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from eval.backbone.compat import UPSTREAM_ACCEPTS_MASK
+from eval.backbone.sampling import GenerationOptions
+from eval.errors import ConfigError, InputError
+
+FAST = GenerationOptions(steps=6, strength=0.75, guidance_scale=2.0, progress=False, batch_size=3)
+
+
+@pytest.fixture(scope="module")
+def inputs(tiny_vd):
+    torch.manual_seed(1)
+    images = torch.rand(4, 3, 32, 32)
+    return {
+        "latents": tiny_vd.encode(images),
+        "image_tokens": tiny_vd.image_tokens(images),
+        "text_tokens": tiny_vd.text_tokens(["a red ball", "two cats", "a house on grass", "a blue car"]),
+    }
+
+
+def test_tokens_are_normalised_as_vd_does(tiny_vd, inputs):
+    assert torch.allclose(inputs["image_tokens"][:, 0].norm(dim=-1), torch.ones(4), atol=1e-5)
+    ids = tiny_vd.tokenizer(["a red ball"], padding="max_length", return_tensors="pt").input_ids
+    pooled = tiny_vd.text_encoder(input_ids=ids).text_embeds
+    raw = tiny_vd.text_encoder.text_projection(tiny_vd.text_encoder(input_ids=ids).last_hidden_state)
+    assert torch.allclose(inputs["text_tokens"][:1], raw / pooled.norm(dim=-1)[:, None, None], atol=1e-5)
+
+
+def test_same_seed_same_images_and_batch_does_not_matter(tiny_vd, inputs):
+    first = tiny_vd.generate(**inputs, options=FAST)
+    again = tiny_vd.generate(**inputs, options=FAST.__class__(**{**FAST.__dict__, "batch_size": 4}))
+    other_seed = tiny_vd.generate(**inputs, options=FAST.__class__(**{**FAST.__dict__, "seed": 5}))
+    assert first.shape == (4, 3, 32, 32) and first.dtype == torch.float32
+    assert torch.equal(first, tiny_vd.generate(**inputs, options=FAST))
+    assert torch.allclose(first, again, atol=1e-5)  # other batches, other BLAS blocking: rounding only
+    assert (first - other_seed).abs().max() > 0.01
+
+
+def test_left_out_text_makes_output_independent_of_text(tiny_vd, inputs):
+    # Without text tokens the text slot holds the unconditional prompt at weight 0: changing what it holds changes
+    # nothing, while the same change does move an output that uses text.
+    kwargs = {"latents": inputs["latents"], "image_tokens": inputs["image_tokens"], "options": FAST}
+    base = tiny_vd.generate(**kwargs)
+    saved = tiny_vd.uncond_text_tokens
+    try:
+        tiny_vd.__dict__["uncond_text_tokens"] = torch.randn_like(saved) * 3
+        assert torch.equal(tiny_vd.generate(**kwargs), base)
+        with_text = tiny_vd.generate(**kwargs, text_tokens=inputs["text_tokens"])
+    finally:
+        tiny_vd.__dict__["uncond_text_tokens"] = saved
+    assert not torch.allclose(with_text, tiny_vd.generate(**kwargs, text_tokens=inputs["text_tokens"]))
+
+
+def test_left_out_image_makes_output_independent_of_image_tokens(tiny_vd, inputs):
+    kwargs = {"latents": inputs["latents"], "text_tokens": inputs["text_tokens"], "options": FAST}
+    base = tiny_vd.generate(**kwargs)
+    saved = tiny_vd.uncond_image_tokens
+    try:
+        tiny_vd.__dict__["uncond_image_tokens"] = torch.randn_like(saved) * 3
+        assert torch.equal(tiny_vd.generate(**kwargs), base)
+    finally:
+        tiny_vd.__dict__["uncond_image_tokens"] = saved
+
+
+def test_strength_one_ignores_the_start_latent(tiny_vd, inputs):
+    options = FAST.__class__(**{**FAST.__dict__, "strength": 1.0})
+    a = tiny_vd.generate(latents=inputs["latents"], image_tokens=inputs["image_tokens"], options=options)
+    b = tiny_vd.generate(latents=inputs["latents"].flip(0) * 2, image_tokens=inputs["image_tokens"], options=options)
+    noise = tiny_vd.generate(image_tokens=inputs["image_tokens"], options=options)
+    assert torch.equal(a, b) and torch.equal(a, noise)
+
+
+def test_small_strength_stays_close_to_the_start(tiny_vd, inputs):
+    z = inputs["latents"]
+
+    def distance(strength: float) -> float:
+        options = GenerationOptions(steps=20, strength=strength, guidance_scale=1.0, progress=False)
+        out = tiny_vd.generate(latents=z, image_tokens=inputs["image_tokens"], options=options, decode=False)
+        return float((out - z).pow(2).mean().sqrt())
+
+    small, full = distance(0.1), distance(1.0)
+    assert small < 0.35 * full, (small, full)
+
+
+def test_no_step_to_run_returns_the_start_latent(tiny_vd, inputs):
+    options = GenerationOptions(steps=4, strength=0.2, progress=False)  # floor(4 * 0.2) = 0 steps
+    out = tiny_vd.generate(latents=inputs["latents"], options=options, decode=False)
+    assert torch.equal(out, inputs["latents"])
+
+
+@pytest.mark.parametrize("strength", [0.0, -0.5, 1.01])
+def test_strength_outside_unit_interval_is_refused(strength):
+    with pytest.raises(ConfigError, match=rf"strength: expected a value in \(0, 1\], found {strength}"):
+        GenerationOptions(strength=strength)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "expected"),
+    [
+        ("latents", (4, 4, 8, 8), "4, 16, 16"),
+        ("image_tokens", (4, 257, 768), "17, 16"),
+        ("text_tokens", (4, 77, 16), "16, 16"),
+    ],
+)
+def test_wrong_shapes_name_expected_and_found(tiny_vd, name, shape, expected):
+    with pytest.raises(
+        InputError, match=rf"{name}: expected shape \[n, {expected}\], found \[{', '.join(map(str, shape))}\]"
+    ):
+        tiny_vd.generate(**{name: torch.zeros(shape)}, options=FAST)
+
+
+def test_counts_must_agree(tiny_vd, inputs):
+    with pytest.raises(InputError, match=r"same number of images in every input, found \[3, 4\]"):
+        tiny_vd.generate(latents=inputs["latents"][:3], image_tokens=inputs["image_tokens"], options=FAST)
+
+
+def test_nothing_to_condition_on_is_refused(tiny_vd):
+    with pytest.raises(InputError, match="at least one of latents, image_tokens, text_tokens"):
+        tiny_vd.generate(options=FAST)
+
+
+def test_upstream_dual_transformer_still_needs_the_compat_layer():
+    # When this fails, diffusers accepts the keyword: the compat class is no longer used and can be removed.
+    assert not UPSTREAM_ACCEPTS_MASK
