@@ -24,6 +24,7 @@ class RunConfig:
     synth_preset: str = "default"
     refit: bool = False
     braindiffuser_dir: Path | None = None  # read averaged fMRI from brain-diffuser's .npy files instead
+    vd_model: str | None = None  # generation backbone of diffusion decoders; None: the shipped MiniVD
 
     @property
     def results_dir(self) -> Path:

@@ -42,6 +42,7 @@ class BuildContext:
     device: str
     seed: int
     subject: int
+    vd_model: str | None = None  # generation backbone for diffusion decoders (None: the shipped MiniVD)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,9 @@ def evaluate_decoder(
     from eval.visual import save_sample_grid
 
     torch.manual_seed(config.seed)
-    context = BuildContext(ablation=config.ablation, device=config.device, seed=config.seed, subject=data.subject)
+    context = BuildContext(
+        ablation=config.ablation, device=config.device, seed=config.seed, subject=data.subject, vd_model=config.vd_model
+    )
     decoder = spec.build(context)
     timing: dict[str, float] = {}
     start = time.perf_counter()
