@@ -41,30 +41,23 @@ def test_same_seed_same_images_and_batch_does_not_matter(tiny_vd, inputs):
     assert (first - other_seed).abs().max() > 0.01
 
 
-def test_left_out_text_makes_output_independent_of_text(tiny_vd, inputs):
-    # Without text tokens the text slot holds the unconditional prompt at weight 0: changing what it holds changes
-    # nothing, while the same change does move an output that uses text.
-    kwargs = {"latents": inputs["latents"], "image_tokens": inputs["image_tokens"], "options": FAST}
+@pytest.mark.parametrize(
+    ("left_out", "slot", "kept"),
+    [("text_tokens", "uncond_text_tokens", "image_tokens"), ("image_tokens", "uncond_image_tokens", "text_tokens")],
+)
+def test_left_out_tokens_make_output_independent_of_them(tiny_vd, inputs, left_out, slot, kept):
+    # A left-out token type's slot holds its unconditional tokens at weight 0: changing what the slot holds changes
+    # nothing, while the same change does move an output that uses that token type.
+    kwargs = {"latents": inputs["latents"], kept: inputs[kept], "options": FAST}
     base = tiny_vd.generate(**kwargs)
-    saved = tiny_vd.uncond_text_tokens
+    with_both = tiny_vd.generate(**kwargs, **{left_out: inputs[left_out]})
+    saved = getattr(tiny_vd, slot)
     try:
-        tiny_vd.__dict__["uncond_text_tokens"] = torch.randn_like(saved) * 3
+        tiny_vd.__dict__[slot] = torch.randn_like(saved) * 3
         assert torch.equal(tiny_vd.generate(**kwargs), base)
-        with_text = tiny_vd.generate(**kwargs, text_tokens=inputs["text_tokens"])
+        assert not torch.allclose(tiny_vd.generate(**kwargs, **{left_out: inputs[left_out]}), with_both)
     finally:
-        tiny_vd.__dict__["uncond_text_tokens"] = saved
-    assert not torch.allclose(with_text, tiny_vd.generate(**kwargs, text_tokens=inputs["text_tokens"]))
-
-
-def test_left_out_image_makes_output_independent_of_image_tokens(tiny_vd, inputs):
-    kwargs = {"latents": inputs["latents"], "text_tokens": inputs["text_tokens"], "options": FAST}
-    base = tiny_vd.generate(**kwargs)
-    saved = tiny_vd.uncond_image_tokens
-    try:
-        tiny_vd.__dict__["uncond_image_tokens"] = torch.randn_like(saved) * 3
-        assert torch.equal(tiny_vd.generate(**kwargs), base)
-    finally:
-        tiny_vd.__dict__["uncond_image_tokens"] = saved
+        tiny_vd.__dict__[slot] = saved
 
 
 def test_strength_one_ignores_the_start_latent(tiny_vd, inputs):
