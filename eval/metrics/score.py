@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from eval.errors import InputError
 from eval.metrics.pixel import pixcorr_per_image, resize_bilinear, rgb_to_gray, ssim_per_image
-from eval.metrics.protocol import PixelProtocol, get_protocol
+from eval.metrics.protocol import MetricProtocol, get_protocol
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def validate_images(images: torch.Tensor | np.ndarray, name: str, expected_count
     return images
 
 
-def protocol_images(images: torch.Tensor, protocol: PixelProtocol) -> torch.Tensor:
+def protocol_images(images: torch.Tensor, protocol: MetricProtocol) -> torch.Tensor:
     """The protocol's two bilinear resizes: to the common size, then to the metric size."""
     images = resize_bilinear(images, protocol.common_size, antialias=protocol.antialias)
     return resize_bilinear(images, protocol.metric_size, antialias=protocol.antialias)
@@ -74,7 +74,7 @@ def protocol_images(images: torch.Tensor, protocol: PixelProtocol) -> torch.Tens
 def score_pixel_metrics(
     gt: torch.Tensor | np.ndarray,
     recon: torch.Tensor | np.ndarray,
-    protocol: str | PixelProtocol = "mindeye",
+    protocol: str | MetricProtocol = "mindeye",
     batch_size: int = 64,
     device: str | torch.device = "cpu",
 ) -> dict[str, np.ndarray]:
