@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -17,6 +17,9 @@ from eval.metrics.protocol import MetricProtocol, get_protocol
 from eval.metrics.seeded import CalibrationSet, load_seeded
 from eval.metrics.spec import get_metric
 from eval.metrics.weights import LoadedExtractor, load_pretrained
+
+if TYPE_CHECKING:
+    from eval.results import WeightsInfo
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ class FeatureScorer:
             gt_features = self.ground_truth(gt, gt_fingerprint, name)
             recon_features = extract(self.extractor(name), recon, self.protocol, device=self.device, desc=name)
             for feature in metrics:
-                g = torch.from_numpy(np.asarray(gt_features[feature.node]))
+                g = torch.from_numpy(gt_features[feature.node])
                 r = torch.from_numpy(recon_features[feature.node])
                 if get_metric(feature.metric).kind == "identification":
                     out[feature.metric] = two_way_identification(g, r)
@@ -127,20 +130,31 @@ class FeatureScorer:
     def comparable_to_published(self) -> bool:
         return self.source == "pretrained" and self.protocol.name in PUBLISHED_PROTOCOLS
 
+    def weights_info(self) -> WeightsInfo:
+        """The weights block of a results file."""
+        from eval.results import WeightsInfo
+
+        return WeightsInfo(
+            source=self.source,
+            comparable_to_published=self.comparable_to_published,
+            note=self.note(),
+            extractors=self.provenance(),
+        )
+
     def provenance(self) -> dict[str, Any]:
         """Per extractor: source, file and sha256, or the seeded method and calibration."""
         return {name: {"spec": loaded.spec.key(), **loaded.provenance} for name, loaded in self._loaded.items()}
 
     def note(self) -> str:
-        """One readable line for results files and tables."""
-        parts = []
+        """One readable line for results files and tables (what each extractor's weights are)."""
+        if self.source == "pretrained":
+            head = "published weights"
+            if not self.comparable_to_published:
+                head += f" under the reduced protocol {self.protocol.name}, NOT comparable to published numbers"
+            files = [f"{n}: {x.spec.weights.filename} ({x.provenance['check']})" for n, x in self._loaded.items()]
+            return f"{head}: " + "; ".join(files)
+        methods: dict[str, list[str]] = {}
         for name, loaded in self._loaded.items():
-            p = loaded.provenance
-            if p["source"] == "pretrained":
-                parts.append(f"{name}: {loaded.spec.weights.filename} ({p['check']} checked)")
-            else:
-                parts.append(f"{name}: {p['method']}")
-        head = "published weights" if self.source == "pretrained" else "seeded weights, NOT comparable to published"
-        if self.source == "pretrained" and not self.comparable_to_published:
-            head += f" under the reduced protocol {self.protocol.name}, NOT comparable to published"
-        return f"{head}. " + "; ".join(parts)
+            methods.setdefault(loaded.provenance["method"], []).append(name)
+        described = "; ".join(f"{', '.join(names)}: {method}" for method, names in methods.items())
+        return f"seeded weights, NOT comparable to published numbers. {described}"

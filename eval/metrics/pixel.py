@@ -117,13 +117,24 @@ def _filter_blocks(
     return tuple(blocks)
 
 
-def gaussian_filter(x: torch.Tensor, sigma: float = 1.5, truncate: float = 3.5) -> torch.Tensor:
-    """2-D Gaussian filter of [..., H, W] float64 maps, as scipy.ndimage.gaussian_filter(mode="reflect")."""
+def gaussian_filter(
+    x: torch.Tensor, sigma: float = 1.5, truncate: float = 3.5, columns_only: bool = False
+) -> torch.Tensor:
+    """Gaussian filter of [..., H, W] float64 maps, as scipy.ndimage.gaussian_filter(mode="reflect").
+
+    Args:
+        x: Maps.
+        sigma: Standard deviation.
+        truncate: Radius in sigmas.
+        columns_only: Filter down each column only (a 1-D filter along H), as a per-channel filter of
+            scikit-image treating the W columns as channels.
+    """
     height, width = x.shape[-2:]
-    cols = _filter_blocks(width, float(sigma), float(truncate), x.device)
     rows = _filter_blocks(height, float(sigma), float(truncate), x.device)
-    y = torch.cat([x[..., lo:hi] @ block for lo, hi, _, _, block, _ in cols], dim=-1)
-    return torch.cat([block_t @ y[..., lo:hi, :] for lo, hi, _, _, _, block_t in rows], dim=-2)
+    if not columns_only:
+        cols = _filter_blocks(width, float(sigma), float(truncate), x.device)
+        x = torch.cat([x[..., lo:hi] @ block for lo, hi, _, _, block, _ in cols], dim=-1)
+    return torch.cat([block_t @ x[..., lo:hi, :] for lo, hi, _, _, _, block_t in rows], dim=-2)
 
 
 def ssim_per_image(
@@ -135,6 +146,7 @@ def ssim_per_image(
     k1: float = 0.01,
     k2: float = 0.03,
     data_range: float = 1.0,
+    mode: str = "2d",
 ) -> torch.Tensor:
     """Mean Gaussian SSIM per image pair, population covariance, 'radius' px borders of the map cropped.
 
@@ -146,28 +158,37 @@ def ssim_per_image(
         k1: Luminance constant.
         k2: Contrast constant.
         data_range: Range of the input values.
+        mode: "2d" (scikit-image >= 0.20 on gray images) or "columns": a 1-D SSIM down each column (the W
+            columns taken as channels, as scikit-image 0.17's `multichannel=True` on a gray image did), the
+            columns' means averaged; only the H axis is filtered and cropped.
 
     Returns:
         float64 [N] on the inputs' device.
     """
+    if mode not in ("2d", "columns"):
+        raise InputError(f"ssim_per_image: mode must be '2d' or 'columns', found {mode!r}")
     _check_pair(gt_gray, recon_gray, "ssim_per_image")
     if gt_gray.ndim != 3:
         raise InputError(f"ssim_per_image: expected gray images [N, H, W], found {list(gt_gray.shape)}")
     window = 2 * int(truncate * sigma + 0.5) + 1
-    if min(gt_gray.shape[-2:]) < window:
+    if min(gt_gray.shape[-2:] if mode == "2d" else gt_gray.shape[-2:-1]) < window:
         raise InputError(
             f"ssim_per_image: images must be at least {window} px on each side, found {list(gt_gray.shape[-2:])}"
         )
-    constants = dict(sigma=sigma, truncate=truncate, c1=(k1 * data_range) ** 2, c2=(k2 * data_range) ** 2)
+    constants = dict(
+        sigma=sigma, truncate=truncate, c1=(k1 * data_range) ** 2, c2=(k2 * data_range) ** 2, columns=mode == "columns"
+    )
     return _per_image(functools.partial(_ssim_mean, **constants), gt_gray, recon_gray)
 
 
-def _ssim_mean(x: torch.Tensor, y: torch.Tensor, sigma: float, truncate: float, c1: float, c2: float) -> torch.Tensor:
+def _ssim_mean(
+    x: torch.Tensor, y: torch.Tensor, sigma: float, truncate: float, c1: float, c2: float, columns: bool
+) -> torch.Tensor:
     # float64 throughout: the variances are differences of nearly equal moments (uxx - ux^2), and an error
     # of 1e-8 there moves a flat region's SSIM by 1e-5 (the denominator floor is c2 = 9e-4).
     x = x.double()
     y = y.double()
-    moments = gaussian_filter(torch.stack([x, y, x * x, y * y, x * y]), sigma, truncate)
+    moments = gaussian_filter(torch.stack([x, y, x * x, y * y, x * y]), sigma, truncate, columns_only=columns)
     ux, uy, uxx, uyy, uxy = moments.unbind(0)
     uxuy = ux * uy
     a1 = uxuy.mul(2).add_(c1)
@@ -179,11 +200,12 @@ def _ssim_mean(x: torch.Tensor, y: torch.Tensor, sigma: float, truncate: float, 
     ssim_map = a1.mul_(a2).div_(b1.mul_(b2))
     radius = int(truncate * sigma + 0.5)
     height, width = ssim_map.shape[-2:]
-    return ssim_map[:, radius : height - radius, radius : width - radius].mean(dim=(-2, -1))
+    crop = 0 if columns else radius
+    return ssim_map[:, radius : height - radius, crop : width - crop].mean(dim=(-2, -1))
 
 
 @contextmanager
-def _single_threaded_ops() -> Iterator[None]:
+def single_threaded_ops() -> Iterator[None]:
     # Threads started inside inherit torch's thread count at their first op; the caller's count is restored.
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -203,7 +225,7 @@ def _per_image(
     pairs = [(x[i : i + 1], y[i : i + 1]) for i in range(x.shape[0])]
     if workers == 1 or len(pairs) == 1:
         return torch.cat([fn(a, b) for a, b in pairs])
-    with _single_threaded_ops(), ThreadPoolExecutor(max_workers=workers) as pool:
+    with single_threaded_ops(), ThreadPoolExecutor(max_workers=workers) as pool:
         return torch.cat(list(pool.map(lambda pair: fn(*pair), pairs)))
 
 

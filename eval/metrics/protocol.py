@@ -134,3 +134,14 @@ def get_protocol(protocol: str | MetricProtocol) -> MetricProtocol:
         close = difflib.get_close_matches(str(protocol), list(PROTOCOLS), n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise ConfigError(f"unknown metric protocol '{protocol}'.{hint} Available: {', '.join(PROTOCOLS)}") from None
+
+
+def resolve_protocol(requested: str, dataset: str) -> MetricProtocol:
+    """The protocol of a run: `requested`, or for "auto" the exact one on NSD and the reduced one on SynthNSD.
+
+    Raises:
+        ConfigError: The name is unknown.
+    """
+    if requested == "auto":
+        return PROTOCOLS[AUTO_PROTOCOL.get(dataset, "mindeye")]
+    return get_protocol(requested)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from eval.cache import cache_root, stable_hash
 from eval.errors import DataError
 from eval.metrics import networks
 from eval.metrics.extractors import ExtractorSpec
+from eval.metrics.pixel import single_threaded_ops
 from eval.metrics.preprocess import network_input
 from eval.metrics.protocol import MetricProtocol
 from eval.metrics.weights import LoadedExtractor
@@ -114,7 +116,8 @@ def _load_minivd(spec: ExtractorSpec, folder: Path) -> LoadedExtractor | None:
     return LoadedExtractor(networks.wrap(spec.architecture, model.eval(), spec.nodes), used, provenance)
 
 
-def _random_net(spec: ExtractorSpec, seed: int) -> networks.NodeNet:
+def random_net(spec: ExtractorSpec, seed: int) -> networks.NodeNet:
+    """The architecture of `spec` initialised from `seed`, uncalibrated (what the seeded source starts from)."""
     torch.manual_seed(seed)
     if spec.architecture == "clip_vit_l14":
         config = {**networks.SEEDED_CLIP_CONFIG, "image_size": spec.size, "patch_size": max(1, spec.size // 8)}
@@ -197,21 +200,25 @@ def load_seeded(
         "torch": torch.__version__.split("+")[0],
     }
     path = cache_root(cache_dir) / "extractors" / f"seeded-{spec.name}-{stable_hash(key, 20)}.pt"
-    net = _random_net(spec, seed).to(device)
+    net = random_net(spec, seed).to(device)
     if path.is_file():
         saved = torch.load(path, map_location=device, weights_only=True)
         calibrated = Standardised(net, {node: int(d) for node, d in saved["dims"].items()})
         calibrated.load_state_dict(saved["state"])
         log.info("%s: calibrated seeded state from %s", spec.name, path)
     else:
-        calibrated = _calibrate(net, spec, protocol, calibration.images, device)
+        # Sequential (BatchNorm's running averages), single-threaded: robust when other processes share the CPU.
+        with single_threaded_ops() if device == "cpu" else nullcontext():
+            calibrated = _calibrate(net, spec, protocol, calibration.images, device)
         dims = {node: getattr(calibrated, f"mean{i}").numel() for i, node in enumerate(net.nodes)}
         with atomic_path(path) as tmp:
             torch.save({"state": calibrated.state_dict(), "dims": dims}, tmp)
+    clip = spec.architecture == "clip_vit_l14"
     method = (
-        f"seed {seed}, {'transformers' if spec.architecture == 'clip_vit_l14' else 'torchvision'} initialisation"
-        + (", small ViT (not ViT-L/14)" if spec.architecture == "clip_vit_l14" else "")
-        + f"; BatchNorm statistics re-estimated and node features standardised on {calibration.description}"
+        f"seed {seed}, {'transformers' if clip else 'torchvision'} initialisation"
+        + (", small ViT (not ViT-L/14)" if clip else "")
+        + ("; " if clip else "; BatchNorm statistics re-estimated and ")
+        + f"node features standardised on {calibration.description}"
     )
     provenance = {"source": "seeded", "method": method, "seed": seed, "calibration": calibration.fingerprint}
     return LoadedExtractor(calibrated.eval(), spec, provenance)
