@@ -95,11 +95,12 @@ def identification_counts(scores: np.ndarray) -> int:
 
 
 def correlation_distance(gt: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
-    """Per-pair correlation distance 1 - r(g_i, r_i) (scipy.spatial.distance.correlation), float64 [N]."""
+    """Per-pair correlation distance 1 - r(g_i, r_i), clipped to [0, 2] as scipy.spatial.distance.correlation
+    does, float64 [N]."""
     _check(gt, recon, "correlation_distance")
     dots = torch.zeros(gt.shape[0], dtype=torch.float64)
     for start in range(0, gt.shape[0], _ROW_CHUNK):
         a = gt[start : start + _ROW_CHUNK].double()
         b = recon[start : start + _ROW_CHUNK].double()
         dots[start : start + _ROW_CHUNK] = (a * b).sum(dim=1)
-    return (1.0 - dots).numpy()
+    return (1.0 - dots).clamp_(0.0, 2.0).numpy()

@@ -172,3 +172,11 @@ def test_braindiffuser_column_ssim_equals_skimage_with_columns_as_channels(pairs
     assert np.abs(two_d - ours).max() > 0.01  # the two definitions really differ on these pairs
     scores = score_pixel_metrics(gt, recon, protocol="braindiffuser")
     np.testing.assert_allclose(scores["ssim"], ref, rtol=0, atol=1e-5)  # float32 grey, as the pipeline runs it
+
+
+def test_gaussian_filter_interior_is_the_centre_of_the_full_filter() -> None:
+    x = torch.rand(2, 40, 37, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    full = gaussian_filter(x)
+    np.testing.assert_allclose(gaussian_filter(x, interior=True).numpy(), full[:, 5:-5, 5:-5].numpy(), atol=1e-14)
+    columns = gaussian_filter(x, columns_only=True, interior=True)
+    assert columns.shape == (2, 30, 37)
