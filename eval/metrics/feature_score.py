@@ -14,6 +14,7 @@ import torch
 from eval.metrics.features import cached_features, extract
 from eval.metrics.identification import correlation_distance, two_way_identification
 from eval.metrics.protocol import MetricProtocol, get_protocol
+from eval.metrics.score import validate_images
 from eval.metrics.seeded import CalibrationSet, load_seeded
 from eval.metrics.spec import get_metric
 from eval.metrics.weights import LoadedExtractor, load_pretrained
@@ -105,10 +106,15 @@ class FeatureScorer:
         """Per-image scores of every feature metric, in the metric table's order.
 
         Args:
-            gt: Ground truth, float32 [N, 3, H, W] in [0, 1] (validated).
+            gt: Ground truth, float32 [N, 3, H, W] in [0, 1].
             gt_fingerprint: Content hash of `gt` (the ground-truth feature cache key).
-            recon: Reconstructions, float32 [N, 3, H', W'] in [0, 1] (validated), same order.
+            recon: Reconstructions, float32 [N, 3, H', W'] in [0, 1], same order.
+
+        Raises:
+            InputError: Either set has the wrong count, shape or dtype, or values outside [0, 1] or NaN.
         """
+        gt = validate_images(gt, "gt")
+        recon = validate_images(recon, "recon", expected_count=gt.shape[0])
         by_extractor: dict[str, list] = {}
         for feature in self.protocol.features:
             by_extractor.setdefault(feature.extractor, []).append(feature)

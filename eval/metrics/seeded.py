@@ -35,7 +35,7 @@ from eval.metrics.extractors import ExtractorSpec
 from eval.metrics.pixel import single_threaded_ops
 from eval.metrics.preprocess import network_input
 from eval.metrics.protocol import MetricProtocol
-from eval.metrics.weights import LoadedExtractor
+from eval.metrics.weights import LoadedExtractor, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,9 @@ def _load_minivd(spec: ExtractorSpec, folder: Path) -> LoadedExtractor | None:
 
     model = CLIPVisionModelWithProjection.from_pretrained(folder / "image_encoder", local_files_only=True)
     used = replace(spec, size=config["size"], mean=config["mean"], std=config["std"], interpolation="bicubic")
-    provenance = {"source": "seeded", "method": MINIVD_LABEL, "folder": str(folder), **config}
+    encoder_files = sorted(p for p in (folder / "image_encoder").iterdir() if p.is_file())
+    digest = stable_hash({p.name: file_sha256(p) for p in encoder_files})  # the identity features are cached by
+    provenance = {"source": "seeded", "method": MINIVD_LABEL, "folder": str(folder), "sha256": digest, **config}
     return LoadedExtractor(networks.wrap(spec.architecture, model.eval(), spec.nodes), used, provenance)
 
 

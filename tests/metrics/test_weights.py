@@ -107,6 +107,7 @@ def test_minivd_clip_folder_is_used_on_the_seeded_path(tmp_path: Path) -> None:
     unused = CalibrationSet(torch.zeros(0, 3, 8, 8), "none", "none")
     loaded = load_seeded(MINDEYE_SYNTH.extractors["clip"], MINDEYE_SYNTH, unused, minivd_dir=folder)
     assert loaded.provenance["method"] == "MiniVD CLIP vision encoder trained on SynthNSD"
+    assert len(loaded.provenance["sha256"]) == 64  # the weights identity the feature cache is keyed by
     assert loaded.spec.size == 32 and loaded.spec.mean == (0.5, 0.5, 0.5)
     x = torch.rand(2, 3, 32, 32)
     with torch.inference_mode():
