@@ -77,6 +77,7 @@ def two_way_identification(gt: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
     below = corr < (diag - NEAR_TIE)
     near = (corr - diag).abs() <= NEAR_TIE
     near.fill_diagonal_(False)
+    near[:, (recon == 0).all(dim=1)] = False  # constant features: r = 0 with everything, all ties, none won
     counts = below.sum(dim=0).to(torch.int64)
     j_idx, i_idx = near.nonzero(as_tuple=True)
     for start in range(0, j_idx.numel(), _TIE_CHUNK):

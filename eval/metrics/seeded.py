@@ -120,15 +120,18 @@ def _load_minivd(spec: ExtractorSpec, folder: Path) -> LoadedExtractor | None:
 
 def random_net(spec: ExtractorSpec, seed: int) -> networks.NodeNet:
     """The architecture of `spec` initialised from `seed`, uncalibrated (what the seeded source starts from)."""
-    torch.manual_seed(seed)
-    if spec.architecture == "clip_vit_l14":
-        config = {**networks.SEEDED_CLIP_CONFIG, "image_size": spec.size, "patch_size": max(1, spec.size // 8)}
-        from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+    # Single-threaded: initialisation is many small ops, which torch's intra-op threads slow down badly when
+    # other processes compete for the cores (measured 5x), and it stays deterministic either way.
+    with single_threaded_ops():
+        torch.manual_seed(seed)
+        if spec.architecture == "clip_vit_l14":
+            config = {**networks.SEEDED_CLIP_CONFIG, "image_size": spec.size, "patch_size": max(1, spec.size // 8)}
+            from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-        model = CLIPVisionModelWithProjection(CLIPVisionConfig(**config))
-    else:
-        model = networks.build_torchvision(spec.architecture, for_pretrained=False)
-    return networks.wrap(spec.architecture, model.eval(), spec.nodes)
+            model = CLIPVisionModelWithProjection(CLIPVisionConfig(**config))
+        else:
+            model = networks.build_torchvision(spec.architecture, for_pretrained=False)
+        return networks.wrap(spec.architecture, model.eval(), spec.nodes)
 
 
 def _batches(images: torch.Tensor, spec: ExtractorSpec, protocol: MetricProtocol, device: str, what: str):

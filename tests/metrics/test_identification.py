@@ -59,6 +59,8 @@ def test_identical_sets_identify_perfectly_and_constant_features_score_zero() ->
     assert (two_way_identification(std, std) == 1.0).all()
     rows = standardise_rows(torch.cat([gt[:5], torch.ones(1, 50)]))
     assert torch.all(rows[5] == 0)
+    scores = two_way_identification(std, rows)  # a constant reconstruction wins no comparison
+    assert scores[5] == 0.0 and (scores[:5] == 1.0).all()
 
 
 def test_mismatched_features_are_refused() -> None:
