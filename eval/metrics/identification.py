@@ -26,7 +26,7 @@ _TIE_CHUNK = 64  # float64 difference vectors per step when settling near ties
 
 
 def standardise_rows(features: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """Each row centred and scaled to unit norm (float64 arithmetic, float32 result; constant rows become 0).
+    """Each row centred and scaled to unit norm (float64 sums, float32 result; constant rows become 0).
 
     Args:
         features: [N, ...] features of N images (flattened per image).
@@ -39,11 +39,14 @@ def standardise_rows(features: torch.Tensor | np.ndarray) -> torch.Tensor:
     out = torch.empty(x.shape, dtype=torch.float32)
     constant = 0
     for start in range(0, x.shape[0], _ROW_CHUNK):
-        rows = x[start : start + _ROW_CHUNK].to(torch.float64)
-        rows = rows - rows.mean(dim=1, keepdim=True)
-        norm = torch.linalg.vector_norm(rows, dim=1, keepdim=True)
+        rows = x[start : start + _ROW_CHUNK]
+        # Sums in float64; the centred values themselves need no more than float32, the type of the result.
+        mean = rows.mean(dim=1, keepdim=True, dtype=torch.float64)
+        centred = (rows - mean).float() if rows.dtype == torch.float64 else rows - mean.to(rows.dtype)
+        norm = torch.linalg.vector_norm(centred, dim=1, keepdim=True, dtype=torch.float64)
         constant += int((norm == 0).sum())
-        out[start : start + _ROW_CHUNK] = torch.where(norm > 0, rows / norm.clamp_min(1e-300), 0.0).float()
+        scale = torch.where(norm > 0, 1 / norm.clamp_min(1e-300), 0.0).float()
+        out[start : start + _ROW_CHUNK] = centred.float().mul_(scale)
     if constant:
         log.warning("%d image(s) have constant features: their correlations are undefined, scored as 0", constant)
     return out

@@ -28,7 +28,10 @@ def common_images(images: torch.Tensor, protocol: MetricProtocol) -> torch.Tenso
 
 def network_input(images: torch.Tensor, spec: ExtractorSpec, protocol: MetricProtocol) -> torch.Tensor:
     """Images [N, 3, H, W] in [0, 1] -> the normalised input of `spec`'s network, float32."""
-    x = resize(common_images(images.float(), protocol), spec.size, spec.interpolation, spec.antialias)
+    x = images.float()
+    if protocol.networks_from_common:
+        x = common_images(x, protocol)
+    x = resize(x, spec.size, spec.interpolation, spec.antialias)
     mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x - mean) / std
+    inv_std = 1 / torch.tensor(spec.std, dtype=torch.float64).view(1, 3, 1, 1)
+    return (x - mean).mul_(inv_std.to(x.dtype).to(x.device))

@@ -64,6 +64,8 @@ class MetricProtocol:
             `multichannel=True` on a gray image: 1-D SSIM down each column, columns averaged).
         extractors: The networks of the feature metrics, by name.
         features: Which extractor and node each feature metric reads.
+        networks_from_common: Whether the networks read the common-size images (mindeye) or resize the
+            images as given straight to their own sizes.
     """
 
     name: str
@@ -78,6 +80,7 @@ class MetricProtocol:
     ssim_mode: str = "2d"
     extractors: Mapping[str, ExtractorSpec] = field(default_factory=lambda: MINDEYE_EXTRACTORS)
     features: tuple[FeatureMetric, ...] = FEATURE_METRICS
+    networks_from_common: bool = True
 
     def __post_init__(self) -> None:
         if self.ssim_mode not in ("2d", "columns"):
@@ -109,8 +112,10 @@ BRAINDIFFUSER = MetricProtocol(
 MINDEYE_SYNTH = MetricProtocol(
     name="mindeye-synth",
     version="1",
-    description="mindeye with the nets at reduced sizes for 64 px SynthNSD scenes (128/96/64/64/64)",
+    description="mindeye with the nets at reduced sizes (128/96/64/64/64), resized straight from the 64 px "
+    "SynthNSD scenes (no 256 px step, which would only interpolate)",
     extractors=MINDEYE_SYNTH_EXTRACTORS,
+    networks_from_common=False,
 )
 
 PROTOCOLS: MappingProxyType[str, MetricProtocol] = MappingProxyType(
