@@ -85,9 +85,9 @@ def feature_key(loaded: LoadedExtractor, protocol: MetricProtocol, images_finger
             "images": images_fingerprint,
             "spec": loaded.spec.key(),
             "weights": identity,
-            "common": [protocol.common_size, protocol.antialias],
+            "preprocessing": protocol.network_preprocessing(),
             "torch": ".".join(torch.__version__.split(".")[:2]),
-            "format": 1,
+            "format": 2,
         },
         length=24,
     )

@@ -93,6 +93,14 @@ class MetricProtocol:
         """The block a results file records."""
         return {"name": self.name, "version": self.version}
 
+    def network_preprocessing(self) -> dict[str, object]:
+        """What of the protocol, beyond an extractor's own spec, changes the networks' inputs (for cache keys)."""
+        return {
+            "networks_from_common": self.networks_from_common,
+            "common_size": self.common_size if self.networks_from_common else None,
+            "antialias": self.antialias if self.networks_from_common else None,
+        }
+
 
 MINDEYE = MetricProtocol(
     name="mindeye",

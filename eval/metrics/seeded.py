@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 MINIVD_DIR = Path(__file__).resolve().parents[1] / "backbone" / "minivd"
 MINIVD_LABEL = "MiniVD CLIP vision encoder trained on SynthNSD"
 CALIBRATION_IMAGES = 256
-METHOD_VERSION = 1  # bump when the calibration changes
+METHOD_VERSION = 2  # bump when the calibration changes
 _BATCH = 64
 
 
@@ -197,8 +197,7 @@ def load_seeded(
             return trained
     key = {
         "spec": spec.key(),
-        "common_size": protocol.common_size,
-        "common_antialias": protocol.antialias,
+        "preprocessing": protocol.network_preprocessing(),
         "seed": seed,
         "calibration": calibration.fingerprint,
         "method": METHOD_VERSION,

@@ -72,3 +72,23 @@ def test_seeded_extractors_separate_images_and_identify_noisy_copies(synth_root)
     for metric in ("alexnet2", "alexnet5", "inception", "clip"):
         assert copies[metric].mean() > 0.75, metric
     assert "NOT comparable" in scorer.note() and scorer.weights_info().source == "seeded"
+
+
+def test_feature_cache_key_changes_with_everything_that_changes_the_inputs() -> None:
+    import dataclasses
+
+    from eval.metrics.features import feature_key
+    from eval.metrics.weights import LoadedExtractor
+
+    protocol = PROTOCOLS["mindeye"]
+    spec = protocol.extractors["alexnet"]
+    loaded = LoadedExtractor(net=None, spec=spec, provenance={"source": "seeded", "seed": 0})
+    key = feature_key(loaded, protocol, "images")
+    variants = [
+        feature_key(loaded, dataclasses.replace(protocol, networks_from_common=False), "images"),
+        feature_key(loaded, dataclasses.replace(protocol, common_size=224), "images"),
+        feature_key(dataclasses.replace(loaded, spec=dataclasses.replace(spec, size=224)), protocol, "images"),
+        feature_key(dataclasses.replace(loaded, provenance={"source": "seeded", "seed": 1}), protocol, "images"),
+        feature_key(loaded, protocol, "other images"),
+    ]
+    assert len({key, *variants}) == 1 + len(variants)
