@@ -18,7 +18,9 @@ class RunConfig:
     out_dir: Path = Path("runs")
     device: str = "cpu"
     seed: int = 0
-    protocol: str = "mindeye"
+    protocol: str = "auto"  # auto: mindeye on real NSD, mindeye-synth on SynthNSD
+    weights_source: str = "auto"  # auto: pretrained on real NSD, seeded on SynthNSD
+    weights_dir: Path | None = None  # searched first for weight files
     prepare: PrepareOptions = field(default_factory=PrepareOptions)
     cache_dir: Path | None = None
     synth_preset: str = "default"

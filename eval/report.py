@@ -48,6 +48,7 @@ def build_result(
     test_set_fingerprint: str,
     nsd_ids: np.ndarray,
     per_image: Mapping[str, np.ndarray],
+    weights: WeightsInfo,
     timing: Mapping[str, float],
     artifacts: Mapping[str, Path],
     results_dir: Path,
@@ -80,8 +81,7 @@ def build_result(
             voxel_recipe=data.options["recipe"],
         ),
         protocol=ProtocolInfo(name=protocol.name, version=protocol.version),
-        # PixCorr and SSIM use no network; feature metrics set their own weight provenance.
-        weights=WeightsInfo(source="none", comparable_to_published=True, note="pixel metrics: no network weights"),
+        weights=weights,
         metrics=summarise_metrics(per_image, seed=config.seed),
         per_image=PerImage(nsd_ids=tuple(int(i) for i in nsd_ids), scores={k: tuple(v) for k, v in per_image.items()}),
         timing_s=dict(timing),

@@ -23,7 +23,7 @@ import numpy as np
 from eval.atomic import write_json_atomic
 from eval.errors import ConfigError, DataError, InputError
 from eval.metrics.spec import METRICS, get_metric
-from eval.stats import summarise
+from eval.stats import identification_p_value, summarise
 
 SCHEMA_VERSION = 1
 DECODER_KINDS = ("reference", "baseline", "method")
@@ -109,26 +109,38 @@ class ProtocolInfo:
 
 @dataclass(frozen=True)
 class WeightsInfo:
+    """Where the feature metrics' network weights came from.
+
+    `extractors` holds, per extractor, its spec and provenance: file and sha256 for published weights, the
+    seed and calibration for the seeded source.
+    """
+
     source: str
     comparable_to_published: bool
     note: str = ""
+    extractors: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check(
             self.source in WEIGHT_SOURCES,
             f"weights.source: expected one of {', '.join(WEIGHT_SOURCES)}, found {self.source!r}",
         )
+        object.__setattr__(self, "extractors", _plain(self.extractors))
 
 
 @dataclass(frozen=True)
 class MetricSummary:
-    """One metric's mean over images; `ci95` and `n` are None for numbers copied from a paper."""
+    """One metric's mean over images; `ci95` and `n` are None for numbers copied from a paper.
+
+    `p_value`: for two-way identification, the binomial p-value against chance (`eval.stats`).
+    """
 
     value: float
     ci95: tuple[float, float] | None
     n: int | None
     direction: str
     display: str
+    p_value: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", float(self.value))
@@ -237,9 +249,16 @@ _SECTIONS = {
         "voxel_recipe": "dict",
     },
     "protocol": {"name": "str", "version": "str"},
-    "weights": {"source": "str", "comparable_to_published": "bool", "note": "str"},
+    "weights": {"source": "str", "comparable_to_published": "bool", "note": "str", "extractors": "dict?"},
 }
-_METRIC_FIELDS = {"value": "num", "ci95": "list?", "n": "int?", "direction": "str", "display": "str"}
+_METRIC_FIELDS = {
+    "value": "num",
+    "ci95": "list?",
+    "n": "int?",
+    "direction": "str",
+    "display": "str",
+    "p_value": "num?",
+}
 
 
 def _get(obj: Any, key: str, where: str, kind: str) -> Any:
@@ -292,7 +311,7 @@ def _build(data: Any) -> RunResult:
         subject=_get(data, "subject", "", "int"),
         dataset=DatasetInfo(**sections["dataset"]),
         protocol=ProtocolInfo(**sections["protocol"]),
-        weights=WeightsInfo(**sections["weights"]),
+        weights=WeightsInfo(**{k: v for k, v in sections["weights"].items() if v is not None}),
         metrics=metrics,
         per_image=per_image,
         timing_s=_get(data, "timing_s", "", "dict"),
@@ -316,6 +335,7 @@ def summarise_metrics(per_image: Mapping[str, Any], n_boot: int = 2000, seed: in
             n=stats["n"],
             direction=spec.direction,
             display=spec.display,
+            p_value=identification_p_value(values) if spec.kind == "identification" else None,
         )
     return out
 

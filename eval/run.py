@@ -13,6 +13,8 @@ EPILOG = """examples:
   python -m eval.run --decoder reference                 all reference decoders, subject 1, embedded SynthNSD
   python -m eval.run --decoder nearest_neighbour --subject all --nsd-root /data/nsd
   python -m eval.run --decoder ground_truth,random --out runs/bounds
+  python -m eval.run --decoder mine --nsd-root /data/nsd --weights-dir ~/weights   published weights, exact protocol
+  python -m eval.run --decoder reference --protocol braindiffuser --weights-source seeded
 """
 
 
@@ -64,7 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default: runs)")
     run.add_argument("--device", default="cpu", help="cpu | cuda (default: cpu)")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--protocol", default="mindeye", help="metric protocol (default: mindeye)")
+    metrics = parser.add_argument_group("metrics")
+    metrics.add_argument(
+        "--protocol",
+        default="auto",
+        help="mindeye | braindiffuser | mindeye-synth | auto (default: mindeye on NSD, mindeye-synth on SynthNSD)",
+    )
+    metrics.add_argument(
+        "--weights-source",
+        default="auto",
+        help="pretrained (published weights, local files) | seeded (no files; not comparable to published) | "
+        "auto (default: pretrained on NSD, seeded on SynthNSD)",
+    )
+    metrics.add_argument(
+        "--weights-dir",
+        type=Path,
+        default=None,
+        help="folder searched first for weight files (flat, or laid out like $TORCH_HOME: hub/checkpoints/)",
+    )
     run.add_argument(
         "--cache-dir", type=Path, default=None, help="cache folder (default: $HAVIR_BENCH_CACHE or the user cache)"
     )
@@ -89,6 +108,8 @@ def config_from_args(args: argparse.Namespace):
         device=args.device,
         seed=args.seed,
         protocol=args.protocol,
+        weights_source=args.weights_source,
+        weights_dir=args.weights_dir,
         prepare=PrepareOptions(
             sessions=args.sessions, normalisation=args.normalisation, betas_format=args.betas_format, recipe=recipe
         ),

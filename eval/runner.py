@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,8 +21,11 @@ from eval.data.stimuli import Stimuli, test_set_fingerprint, uint8_to_tensor
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, Checkpointable, Decoder, DecoderSpec, TestInputs, Trainable
 from eval.errors import ConfigError, HarnessError
-from eval.metrics.protocol import get_protocol
+from eval.metrics.protocol import resolve_protocol
 from eval.registry import check_ablation, resolve
+
+if TYPE_CHECKING:
+    from eval.metrics.feature_score import FeatureScorer
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,8 @@ def run(config: RunConfig) -> list[Path]:
     for spec in specs:
         check_ablation(spec, config.ablation)
     check_device(config.device)
-    get_protocol(config.protocol)
+    if config.protocol != "auto":
+        resolve_protocol(config.protocol, "nsd")  # a typo fails before any data is read
     check_writable(config.out_dir)
     if config.vd_model is not None:
         from eval.backbone.locate import locate_model
@@ -71,6 +76,8 @@ def run(config: RunConfig) -> list[Path]:
         raise ConfigError("--braindiffuser-dir: needs --nsd-root (its design file names the rows), found none")
     source = resolve_source(config.nsd_root, config.cache_dir, config.synth_preset)
     print(f"dataset: {source.label}", flush=True)
+    config, scorer = feature_scorer(config, source)
+    print(f"protocol: {config.protocol}; weights: {scorer.note()}", flush=True)
     stimuli = Stimuli(source.root)
     written = []
     for subject in config.subjects:
@@ -82,10 +89,38 @@ def run(config: RunConfig) -> list[Path]:
             fingerprint=test_set_fingerprint(data.test_ids, gt_u8),
         )
         for spec in specs:
-            written.append(evaluate_decoder(spec, config, source, stimuli, data, test_set))
+            written.append(evaluate_decoder(spec, config, source, stimuli, data, test_set, scorer))
     page = render_leaderboard(config.results_dir, config.out_dir)
     print(f"leaderboard: {page}", flush=True)
     return written
+
+
+def feature_scorer(config: RunConfig, source: DataSource) -> tuple[RunConfig, FeatureScorer]:
+    """Resolve protocol and weight source for the dataset, and load every extractor (missing weights fail now).
+
+    Returns:
+        The config with both resolved (names, never "auto"), and the scorer shared by all decoders.
+    """
+    from eval.metrics.feature_score import FeatureScorer
+    from eval.metrics.seeded import calibration_set
+    from eval.metrics.weights import resolve_weight_source
+
+    protocol = resolve_protocol(config.protocol, source.name)
+    weights = resolve_weight_source(config.weights_source, source.name)
+    if weights_dir := config.weights_dir:
+        if not weights_dir.is_dir():
+            raise ConfigError(f"--weights-dir: expected a folder of weight files, found nothing at {weights_dir}")
+    config = replace(config, protocol=protocol.name, weights_source=weights)
+    scorer = FeatureScorer(
+        protocol,
+        weights,
+        calibration=lambda: calibration_set(source.root),
+        weights_dir=config.weights_dir,
+        cache_dir=config.cache_dir,
+        device=config.device,
+    )
+    scorer.load_all()
+    return config, scorer
 
 
 def subject_data(config: RunConfig, source: DataSource, subject: int) -> SubjectData:
@@ -123,7 +158,13 @@ def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: Su
 
 
 def evaluate_decoder(
-    spec: DecoderSpec, config: RunConfig, source: DataSource, stimuli: Stimuli, data: SubjectData, test_set: TestSet
+    spec: DecoderSpec,
+    config: RunConfig,
+    source: DataSource,
+    stimuli: Stimuli,
+    data: SubjectData,
+    test_set: TestSet,
+    scorer: FeatureScorer,
 ) -> Path:
     from eval.metrics.score import score_pixel_metrics, validate_images
     from eval.report import build_result, save_reconstructions
@@ -153,7 +194,10 @@ def evaluate_decoder(
     recon = uint8_to_tensor(recon_u8)
     start = time.perf_counter()
     per_image = score_pixel_metrics(test_set.images, recon, protocol=config.protocol, device=config.device)
-    timing["score"] = time.perf_counter() - start
+    timing["score_pixel"] = time.perf_counter() - start
+    start = time.perf_counter()
+    per_image.update(scorer.score(test_set.images, test_set.fingerprint, recon))
+    timing["score_features"] = time.perf_counter() - start
 
     samples = config.out_dir / "samples" / f"{stem}.png"
     save_sample_grid(test_set.images, {spec.name: recon}, samples)
@@ -165,6 +209,7 @@ def evaluate_decoder(
         test_set_fingerprint=test_set.fingerprint,
         nsd_ids=test_set.nsd_ids,
         per_image=per_image,
+        weights=scorer.weights_info(),
         timing=timing,
         artifacts={"reconstructions": recon_path, "samples": samples},
         results_dir=config.results_dir,

@@ -67,3 +67,70 @@ def summarise(values: Any, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
     array = _as_values(values)
     low, high = bootstrap_mean_ci(array, n_boot=n_boot, confidence=0.95, seed=seed)
     return {"value": float(array.mean()), "ci95": [low, high], "n": int(array.size)}
+
+
+def paired_bootstrap(
+    a: Any, b: Any, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0, direction: str = "higher"
+) -> dict[str, Any]:
+    """Paired bootstrap of the difference of means of two decoders' per-image scores on the same images.
+
+    Images are resampled together, so what both decoders share about an image cancels.
+
+    Args:
+        a: Per-image scores of decoder A.
+        b: Per-image scores of decoder B, same images in the same order.
+        n_boot: Bootstrap resamples.
+        confidence: Coverage of the interval.
+        seed: Seed of the resampling.
+        direction: "higher" or "lower": which way the metric is better.
+
+    Returns:
+        {"difference": mean(a) - mean(b), "ci95": [low, high], "p_a_not_better": the fraction of resamples in
+        which A is not better than B (a one-sided bootstrap p-value), "n": count}.
+
+    Raises:
+        InputError: The arrays are empty, not finite, or of different lengths.
+    """
+    a = _as_values(a)
+    b = _as_values(b)
+    if a.shape != b.shape:
+        raise InputError(f"paired bootstrap: expected scores of the same images, found {a.size} and {b.size} values")
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction must be 'higher' or 'lower', found {direction!r}")
+    diff = a - b
+    n = diff.size
+    rng = np.random.default_rng(seed)
+    rows = max(1, _MAX_BLOCK_ELEMENTS // n)
+    means = np.concatenate(
+        [diff[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1) for start in range(0, n_boot, rows)]
+    )
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    not_better = means <= 0 if direction == "higher" else means >= 0
+    return {
+        "difference": float(diff.mean()),
+        "ci95": [float(low), float(high)],
+        "p_a_not_better": float(not_better.mean()),
+        "n": int(n),
+    }
+
+
+def identification_p_value(scores: Any) -> float:
+    """Brain-Diffuser's binomial p-value of a two-way identification: P(X > k) for X ~ Binomial(N(N-1), 0.5).
+
+    Written there as 1 - binom.cdf(score * N * (N - 1), N * (N - 1), 0.5), with score the mean per-image
+    score; k, the number of won comparisons, is recovered exactly from the per-image scores (each count/(N-1)).
+    The survival function is used for accuracy far in the tail.
+
+    Args:
+        scores: Per-reconstruction two-way identification scores.
+    """
+    from scipy.stats import binom
+
+    values = _as_values(scores)
+    n = values.size
+    if n < 2:
+        raise InputError(f"identification p-value: expected at least 2 images, found {n}")
+    trials = n * (n - 1)
+    wins = int(np.rint(values * (n - 1)).sum())
+    return float(binom.sf(wins, trials, 0.5))

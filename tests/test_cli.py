@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from eval.metrics.spec import METRICS
+from eval.results import load_result
 from eval.run import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,11 +24,34 @@ def test_run_writes_results_and_a_leaderboard(ci_run: Path) -> None:
     assert result["schema_version"] == 1
     assert result["dataset"]["label"] == "synthnsd (embedded default, ci preset)"
     assert result["dataset"]["n_test"] == len(result["per_image"]["nsd_ids"])
-    assert set(result["metrics"]) >= {"pixcorr", "ssim"}
+    assert list(result["metrics"]) == list(METRICS)  # all eight, in the papers' order
+    assert result["protocol"] == {"name": "mindeye-synth", "version": "1"}
+    assert result["weights"]["source"] == "seeded" and not result["weights"]["comparable_to_published"]
+    assert set(result["weights"]["extractors"]) == {"alexnet", "inception", "clip", "effnet", "swav"}
+    assert set(result["per_image"]) == {"nsd_ids", *METRICS}
+    assert 0 <= result["metrics"]["alexnet2"]["p_value"] <= 1 and result["metrics"]["ssim"]["p_value"] is None
     html = (ci_run / "index.html").read_text()
-    assert "nearest_neighbour" in html and "PixCorr" in html
+    assert "nearest_neighbour" in html
+    for spec in METRICS.values():
+        assert spec.display in html
     fingerprints = {json.loads(p.read_text())["dataset"]["test_set_fingerprint"] for p in results}
     assert len(fingerprints) == 1  # both subjects scored on the same test images
+
+
+def test_seeded_extractors_separate_images_in_the_reference_run(ci_run: Path) -> None:
+    """Chance for the random decoder, the bounds for the ground truth, on every feature metric."""
+    for subject in (1, 7):
+        results = {
+            name: load_result(ci_run / "results" / f"{name}__full__subj{subject:02d}__mindeye-synth.json").metrics
+            for name in ("random", "ground_truth")
+        }
+        for spec in METRICS.values():
+            if spec.kind == "identification":
+                assert abs(results["random"][spec.name].value - 0.5) < 0.1, spec.name
+                assert results["ground_truth"][spec.name].value == 1.0
+            elif spec.kind == "distance":
+                assert results["random"][spec.name].value > 0.3, spec.name
+                assert results["ground_truth"][spec.name].value == pytest.approx(0.0, abs=1e-5)
 
 
 def _cli(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -107,5 +132,38 @@ def test_rerun_keeps_earlier_results_and_adds_new_ones(ci_run: Path, tmp_path: P
     after = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
     assert set(after) == set(before)
     changed = [name for name in before if before[name] != after[name]]
-    assert changed == ["random__full__subj01__mindeye.json"]
+    assert changed == ["random__full__subj01__mindeye-synth.json"]
     assert "ground_truth" in (out / "index.html").read_text()
+
+
+def test_pretrained_weights_missing_on_synthnsd_say_how_to_provide_them(tmp_path: Path) -> None:
+    line = _one_line_error(
+        _cli(
+            "--decoder",
+            "random",
+            "--synth-preset",
+            "ci",
+            "--weights-source",
+            "pretrained",
+            "--out",
+            str(tmp_path / "out"),
+            env={"TORCH_HOME": str(tmp_path / "torch")},
+        )
+    )
+    assert "alexnet-owt-7be5be79.pth not found" in line
+    assert str(tmp_path / "torch" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth") in line
+    assert "--weights-source seeded" in line
+    assert not (tmp_path / "out" / "results").exists()  # refused before any decoder ran
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--weights-source", "imagenet"), "--weights-source: expected one of auto, pretrained, seeded"),
+        (("--protocol", "mindey"), "unknown metric protocol 'mindey'. Did you mean: mindeye"),
+        (("--weights-dir", "/no/such/folder"), "--weights-dir: expected a folder of weight files"),
+    ],
+)
+def test_bad_metric_options_are_refused(args: tuple[str, ...], expected: str, tmp_path: Path) -> None:
+    line = _one_line_error(_cli("--decoder", "random", "--synth-preset", "ci", "--out", str(tmp_path), *args))
+    assert expected in line

@@ -95,11 +95,12 @@ def _symmetric_index(i: torch.Tensor, n: int) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=32)
 def _filter_blocks(
-    n: int, sigma: float, truncate: float, device: torch.device
+    n: int, sigma: float, truncate: float, device: torch.device, interior: bool = False
 ) -> tuple[tuple[int, int, int, int, torch.Tensor, torch.Tensor], ...]:
     """Blocks of the [n, n] matrix A with y = x @ A filtering x's last axis (borders folded into A).
 
     Each entry is (lo, hi, a, b, A[lo:hi, a:b], its transpose): output columns a..b read inputs lo..hi only.
+    With `interior`, only the outputs at least one radius from either end (those SSIM keeps) are made.
     """
     w = gaussian_window(sigma, truncate)
     radius = (len(w) - 1) // 2
@@ -107,8 +108,9 @@ def _filter_blocks(
     in_idx = _symmetric_index(out_idx + torch.arange(-radius, radius + 1).repeat(n), n)
     matrix = torch.zeros(n, n, dtype=torch.float64)
     matrix.index_put_((in_idx, out_idx), w.repeat(n), accumulate=True)
-    n_blocks = max(1, round(n / _BLOCK))
-    edges = [round(k * n / n_blocks) for k in range(n_blocks + 1)]
+    first, last = (radius, n - radius) if interior else (0, n)
+    n_blocks = max(1, round((last - first) / _BLOCK))
+    edges = [first + round(k * (last - first) / n_blocks) for k in range(n_blocks + 1)]
     blocks = []
     for a, b in zip(edges[:-1], edges[1:]):
         lo, hi = max(0, a - radius), min(n, b + radius)
@@ -117,13 +119,26 @@ def _filter_blocks(
     return tuple(blocks)
 
 
-def gaussian_filter(x: torch.Tensor, sigma: float = 1.5, truncate: float = 3.5) -> torch.Tensor:
-    """2-D Gaussian filter of [..., H, W] float64 maps, as scipy.ndimage.gaussian_filter(mode="reflect")."""
+def gaussian_filter(
+    x: torch.Tensor, sigma: float = 1.5, truncate: float = 3.5, columns_only: bool = False, interior: bool = False
+) -> torch.Tensor:
+    """Gaussian filter of [..., H, W] float64 maps, as scipy.ndimage.gaussian_filter(mode="reflect").
+
+    Args:
+        x: Maps.
+        sigma: Standard deviation.
+        truncate: Radius in sigmas.
+        columns_only: Filter down each column only (a 1-D filter along H), as a per-channel filter of
+            scikit-image treating the W columns as channels.
+        interior: Return only the outputs at least one radius from the borders of each filtered axis (they
+            never read a reflected value), [..., H - 2r, W - 2r] (columns_only: [..., H - 2r, W]).
+    """
     height, width = x.shape[-2:]
-    cols = _filter_blocks(width, float(sigma), float(truncate), x.device)
-    rows = _filter_blocks(height, float(sigma), float(truncate), x.device)
-    y = torch.cat([x[..., lo:hi] @ block for lo, hi, _, _, block, _ in cols], dim=-1)
-    return torch.cat([block_t @ y[..., lo:hi, :] for lo, hi, _, _, _, block_t in rows], dim=-2)
+    rows = _filter_blocks(height, float(sigma), float(truncate), x.device, interior)
+    if not columns_only:
+        cols = _filter_blocks(width, float(sigma), float(truncate), x.device, interior)
+        x = torch.cat([x[..., lo:hi] @ block for lo, hi, _, _, block, _ in cols], dim=-1)
+    return torch.cat([block_t @ x[..., lo:hi, :] for lo, hi, _, _, _, block_t in rows], dim=-2)
 
 
 def ssim_per_image(
@@ -135,6 +150,7 @@ def ssim_per_image(
     k1: float = 0.01,
     k2: float = 0.03,
     data_range: float = 1.0,
+    mode: str = "2d",
 ) -> torch.Tensor:
     """Mean Gaussian SSIM per image pair, population covariance, 'radius' px borders of the map cropped.
 
@@ -146,44 +162,53 @@ def ssim_per_image(
         k1: Luminance constant.
         k2: Contrast constant.
         data_range: Range of the input values.
+        mode: "2d" (scikit-image >= 0.20 on gray images) or "columns": a 1-D SSIM down each column (the W
+            columns taken as channels, as scikit-image 0.17's `multichannel=True` on a gray image did), the
+            columns' means averaged; only the H axis is filtered and cropped.
 
     Returns:
         float64 [N] on the inputs' device.
     """
+    if mode not in ("2d", "columns"):
+        raise InputError(f"ssim_per_image: mode must be '2d' or 'columns', found {mode!r}")
     _check_pair(gt_gray, recon_gray, "ssim_per_image")
     if gt_gray.ndim != 3:
         raise InputError(f"ssim_per_image: expected gray images [N, H, W], found {list(gt_gray.shape)}")
     window = 2 * int(truncate * sigma + 0.5) + 1
-    if min(gt_gray.shape[-2:]) < window:
+    if min(gt_gray.shape[-2:] if mode == "2d" else gt_gray.shape[-2:-1]) < window:
         raise InputError(
             f"ssim_per_image: images must be at least {window} px on each side, found {list(gt_gray.shape[-2:])}"
         )
-    constants = dict(sigma=sigma, truncate=truncate, c1=(k1 * data_range) ** 2, c2=(k2 * data_range) ** 2)
+    constants = dict(
+        sigma=sigma, truncate=truncate, c1=(k1 * data_range) ** 2, c2=(k2 * data_range) ** 2, columns=mode == "columns"
+    )
     return _per_image(functools.partial(_ssim_mean, **constants), gt_gray, recon_gray)
 
 
-def _ssim_mean(x: torch.Tensor, y: torch.Tensor, sigma: float, truncate: float, c1: float, c2: float) -> torch.Tensor:
+def _ssim_mean(
+    x: torch.Tensor, y: torch.Tensor, sigma: float, truncate: float, c1: float, c2: float, columns: bool
+) -> torch.Tensor:
     # float64 throughout: the variances are differences of nearly equal moments (uxx - ux^2), and an error
     # of 1e-8 there moves a flat region's SSIM by 1e-5 (the denominator floor is c2 = 9e-4).
     x = x.double()
     y = y.double()
-    moments = gaussian_filter(torch.stack([x, y, x * x, y * y, x * y]), sigma, truncate)
-    ux, uy, uxx, uyy, uxy = moments.unbind(0)
+    # Four filtered maps, not five: only the sum of the two variances enters SSIM. Only the map's interior
+    # (what the crop keeps) is computed; it never reads a reflected border value.
+    moments = gaussian_filter(
+        torch.stack([x, y, x * x + y * y, x * y]), sigma, truncate, columns_only=columns, interior=True
+    )
+    ux, uy, usq, uxy = moments.unbind(0)
     uxuy = ux * uy
     a1 = uxuy.mul(2).add_(c1)
     a2 = uxy.sub_(uxuy).mul_(2).add_(c2)  # 2 cov(x, y) + c2
-    uxx.sub_(ux * ux)  # var(x), in place
-    uyy.sub_(uy * uy)  # var(y), in place
-    b2 = uxx.add_(uyy).add_(c2)
-    b1 = ux.square_().add_(uy.square_()).add_(c1)
-    ssim_map = a1.mul_(a2).div_(b1.mul_(b2))
-    radius = int(truncate * sigma + 0.5)
-    height, width = ssim_map.shape[-2:]
-    return ssim_map[:, radius : height - radius, radius : width - radius].mean(dim=(-2, -1))
+    b1 = ux.square_().add_(uy.square_())  # ux^2 + uy^2
+    b2 = usq.sub_(b1).add_(c2)  # var(x) + var(y) + c2
+    ssim_map = a1.mul_(a2).div_(b1.add_(c1).mul_(b2))
+    return ssim_map.mean(dim=(-2, -1))
 
 
 @contextmanager
-def _single_threaded_ops() -> Iterator[None]:
+def single_threaded_ops() -> Iterator[None]:
     # Threads started inside inherit torch's thread count at their first op; the caller's count is restored.
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -203,7 +228,7 @@ def _per_image(
     pairs = [(x[i : i + 1], y[i : i + 1]) for i in range(x.shape[0])]
     if workers == 1 or len(pairs) == 1:
         return torch.cat([fn(a, b) for a, b in pairs])
-    with _single_threaded_ops(), ThreadPoolExecutor(max_workers=workers) as pool:
+    with single_threaded_ops(), ThreadPoolExecutor(max_workers=workers) as pool:
         return torch.cat(list(pool.map(lambda pair: fn(*pair), pairs)))
 
 

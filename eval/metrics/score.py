@@ -10,8 +10,9 @@ import torch
 from tqdm.auto import tqdm
 
 from eval.errors import InputError
-from eval.metrics.pixel import pixcorr_per_image, resize_bilinear, rgb_to_gray, ssim_per_image
-from eval.metrics.protocol import PixelProtocol, get_protocol
+from eval.metrics.pixel import pixcorr_per_image, rgb_to_gray, ssim_per_image
+from eval.metrics.preprocess import common_images, resize
+from eval.metrics.protocol import MetricProtocol, get_protocol
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +66,15 @@ def validate_images(images: torch.Tensor | np.ndarray, name: str, expected_count
     return images
 
 
-def protocol_images(images: torch.Tensor, protocol: PixelProtocol) -> torch.Tensor:
-    """The protocol's two bilinear resizes: to the common size, then to the metric size."""
-    images = resize_bilinear(images, protocol.common_size, antialias=protocol.antialias)
-    return resize_bilinear(images, protocol.metric_size, antialias=protocol.antialias)
+def protocol_images(images: torch.Tensor, protocol: MetricProtocol) -> torch.Tensor:
+    """The protocol's resizes for PixCorr and SSIM: to the common size (if any), then to the metric size."""
+    return resize(common_images(images, protocol), protocol.metric_size, protocol.interpolation, protocol.antialias)
 
 
 def score_pixel_metrics(
     gt: torch.Tensor | np.ndarray,
     recon: torch.Tensor | np.ndarray,
-    protocol: str | PixelProtocol = "mindeye",
+    protocol: str | MetricProtocol = "mindeye",
     batch_size: int = 64,
     device: str | torch.device = "cpu",
 ) -> dict[str, np.ndarray]:
@@ -110,7 +110,7 @@ def score_pixel_metrics(
             pixcorr[start:stop] = pixcorr_per_image(g, r).cpu().numpy()
             gray_g = rgb_to_gray(g, spec.gray_weights)
             gray_r = rgb_to_gray(r, spec.gray_weights)
-            ssim[start:stop] = ssim_per_image(gray_g, gray_r, **asdict(spec.ssim)).cpu().numpy()
+            ssim[start:stop] = ssim_per_image(gray_g, gray_r, **asdict(spec.ssim), mode=spec.ssim_mode).cpu().numpy()
             bar.update(stop - start)
     undefined = np.isnan(pixcorr)
     if undefined.any():

@@ -144,3 +144,39 @@ def test_cpu_workers_give_the_sequential_answer_and_restore_the_thread_count(pai
         torch.set_num_threads(before)
     for a, b in zip(pooled, sequential):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_braindiffuser_column_ssim_equals_skimage_with_columns_as_channels(pairs) -> None:
+    """scikit-image 0.17's `multichannel=True` on a gray image, as today's `channel_axis=-1`: 1-D SSIM per column."""
+    from eval.metrics.protocol import BRAINDIFFUSER
+
+    gt, recon = pairs
+    gray_gt = rgb_to_gray(protocol_images(gt, BRAINDIFFUSER).double())
+    gray_recon = rgb_to_gray(protocol_images(recon, BRAINDIFFUSER).double())
+    assert gray_gt.shape[-2:] == (425, 425)
+    ours = ssim_per_image(gray_gt, gray_recon, mode="columns").numpy()
+    ref = [
+        structural_similarity(
+            a.numpy(),
+            b.numpy(),
+            channel_axis=-1,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=1.0,
+        )
+        for a, b in zip(gray_gt, gray_recon)
+    ]
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6)
+    two_d = ssim_per_image(gray_gt, gray_recon).numpy()
+    assert np.abs(two_d - ours).max() > 0.01  # the two definitions really differ on these pairs
+    scores = score_pixel_metrics(gt, recon, protocol="braindiffuser")
+    np.testing.assert_allclose(scores["ssim"], ref, rtol=0, atol=1e-5)  # float32 grey, as the pipeline runs it
+
+
+def test_gaussian_filter_interior_is_the_centre_of_the_full_filter() -> None:
+    x = torch.rand(2, 40, 37, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    full = gaussian_filter(x)
+    np.testing.assert_allclose(gaussian_filter(x, interior=True).numpy(), full[:, 5:-5, 5:-5].numpy(), atol=1e-14)
+    columns = gaussian_filter(x, columns_only=True, interior=True)
+    assert columns.shape == (2, 30, 37)

@@ -66,7 +66,7 @@ def test_unknown_protocol_suggests_the_close_name() -> None:
     with pytest.raises(ConfigError, match="unknown metric protocol 'mindeyes'. Did you mean: mindeye"):
         score_pixel_metrics(good(), good(), protocol="mindeyes")
     assert get_protocol("mindeye") is PROTOCOLS["mindeye"]
-    assert PROTOCOLS["mindeye"].describe() == {"name": "mindeye", "version": "1"}
+    assert PROTOCOLS["mindeye"].describe() == {"name": "mindeye", "version": "2"}
 
 
 def test_metric_table_is_the_papers_column_order_with_directions() -> None:
@@ -77,3 +77,17 @@ def test_metric_table_is_the_papers_column_order_with_directions() -> None:
         get_metric("sssim")
     with pytest.raises(TypeError):
         METRICS["new"] = METRICS["ssim"]  # read-only: the table is the single source
+
+
+def test_feature_scorer_refuses_bad_reconstructions_before_any_network_runs() -> None:
+    from eval.metrics.feature_score import FeatureScorer
+
+    scorer = FeatureScorer("mindeye-synth", "seeded")  # no calibration: nothing may be loaded
+    nan = good()
+    nan[1, 0, 2, 2] = float("nan")
+    with pytest.raises(InputError, match="^recon: expected finite values, found 1 NaN or infinite .first in image 1"):
+        scorer.score(good(), "fp", nan)
+    with pytest.raises(InputError, match="^recon: expected 3 images, found 2"):
+        scorer.score(good(), "fp", good(2))
+    with pytest.raises(InputError, match=r"^recon: expected values in \[0, 1\]"):
+        scorer.score(good(), "fp", good() * 255)
