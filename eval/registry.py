@@ -14,6 +14,7 @@ DECODERS: dict[str, str] = {
     "mean_image": "baselines.reference:MEAN_IMAGE",
     "random": "baselines.reference:RANDOM",
     "nearest_neighbour": "baselines.nearest_neighbour:NEAREST_NEIGHBOUR",
+    "havir": "havir.decoder:HAVIR",
 }
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {

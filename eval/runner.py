@@ -18,7 +18,7 @@ from eval.data.prepare import load_subject
 from eval.data.source import DataSource, resolve_source
 from eval.data.stimuli import Stimuli, test_set_fingerprint, uint8_to_tensor
 from eval.data.subject import SubjectData
-from eval.decoders import BuildContext, Checkpointable, Decoder, DecoderSpec, TestInputs, Trainable
+from eval.decoders import ArtifactWriter, BuildContext, Checkpointable, Decoder, DecoderSpec, TestInputs, Trainable
 from eval.errors import ConfigError, HarnessError
 from eval.metrics.protocol import get_protocol
 from eval.registry import check_ablation, resolve
@@ -99,7 +99,8 @@ def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: Su
     if not isinstance(decoder, Checkpointable):
         decoder.fit(data, stimuli)
         return "fitted"
-    ablation = config.ablation or "full"
+    variant = getattr(decoder, "checkpoint_variant", None)
+    ablation = variant(data) if callable(variant) else config.ablation or "full"
     folder = (
         cache_root(config.cache_dir)
         / "checkpoints"
@@ -127,7 +128,16 @@ def evaluate_decoder(
     from eval.visual import save_sample_grid
 
     torch.manual_seed(config.seed)
-    context = BuildContext(ablation=config.ablation, device=config.device, seed=config.seed, subject=data.subject)
+    context = BuildContext(
+        ablation=config.ablation,
+        device=config.device,
+        seed=config.seed,
+        subject=data.subject,
+        options=dict(config.decoder_options),
+        transfer_from=config.transfer_from,
+        finetune_sessions=config.finetune_sessions,
+        cache_dir=config.cache_dir,
+    )
     decoder = spec.build(context)
     timing: dict[str, float] = {}
     start = time.perf_counter()
@@ -151,6 +161,9 @@ def evaluate_decoder(
 
     samples = config.out_dir / "samples" / f"{stem}.png"
     save_sample_grid(test_set.images, {spec.name: recon}, samples)
+    artifacts = {"reconstructions": recon_path, "samples": samples}
+    if isinstance(decoder, ArtifactWriter):
+        artifacts |= decoder.write_artifacts(config.out_dir / "artifacts" / stem, data)
     result = build_result(
         decoder=decoder,
         config=config,
@@ -160,7 +173,7 @@ def evaluate_decoder(
         nsd_ids=test_set.nsd_ids,
         per_image=per_image,
         timing=timing,
-        artifacts={"reconstructions": recon_path, "samples": samples},
+        artifacts=artifacts,
         results_dir=config.results_dir,
     )
     path = config.results_dir / result_filename(spec.name, config.ablation, data.subject, config.protocol)
