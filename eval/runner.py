@@ -92,6 +92,17 @@ def subject_data(config: RunConfig, source: DataSource, subject: int) -> Subject
     return import_braindiffuser(config.braindiffuser_dir, subject, source.root, config.prepare)
 
 
+def checkpoint_folder(cache_dir: Path | None, decoder: str, variant: str, data: SubjectData, seed: int) -> Path:
+    """Where the checkpoint of `decoder` (`variant`: ablation or training variant) fitted on `data` lives."""
+    return (
+        cache_root(cache_dir)
+        / "checkpoints"
+        / decoder
+        / variant
+        / f"subj{data.subject:02d}-seed{seed}-{data.fingerprint[:16]}"
+    )
+
+
 def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: SubjectData, stimuli: Stimuli) -> str:
     """Fit on the training split, or restore the checkpoint fitted on exactly this data. Returns what was done."""
     if not isinstance(decoder, Trainable):
@@ -101,13 +112,7 @@ def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: Su
         return "fitted"
     variant = getattr(decoder, "checkpoint_variant", None)
     ablation = variant(data) if callable(variant) else config.ablation or "full"
-    folder = (
-        cache_root(config.cache_dir)
-        / "checkpoints"
-        / spec.name
-        / ablation
-        / f"subj{data.subject:02d}-seed{config.seed}-{data.fingerprint[:16]}"
-    )
+    folder = checkpoint_folder(config.cache_dir, spec.name, ablation, data, config.seed)
     if folder.is_dir() and not config.refit:
         decoder.load(folder, data, stimuli)
         return f"loaded checkpoint {folder}"

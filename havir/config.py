@@ -161,6 +161,7 @@ OPTION_TYPES: dict[str, type] = {
     "blocks": int,
     "batch_size": int,
     "lr": float,
+    "dropout": float,
     "preset": str,
 }
 
@@ -177,9 +178,8 @@ def parse_options(options: Mapping[str, str]) -> dict[str, Any]:
         try:
             out[key] = OPTION_TYPES[key](text)
         except ValueError:
-            raise ConfigError(
-                f"--decoder-option {key}={text}: expected a {OPTION_TYPES[key].__name__}, found {text!r}"
-            ) from None
+            kind = {int: "an integer", float: "a number", str: "text"}[OPTION_TYPES[key]]
+            raise ConfigError(f"--decoder-option {key}={text}: expected {kind}, found {text!r}") from None
     if "preset" in out and out["preset"] not in PRESETS:
         raise ConfigError(f"--decoder-option preset: expected one of {', '.join(PRESETS)}, found {out['preset']!r}")
     return out

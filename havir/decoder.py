@@ -44,6 +44,8 @@ class HavirDecoder:
         self.cache_dir = getattr(context, "cache_dir", None)
         source = getattr(context, "transfer_from", None)
         self.transfer = TransferPlan(source, getattr(context, "finetune_sessions", 1)) if source else None
+        if source is not None and source == context.subject:
+            raise ConfigError(f"--transfer-from {source}: expected another subject than the evaluated one ({source})")
         self.config: HavirConfig | None = None
         self.model: HavirModel | None = None
         self.columns: dict[str, np.ndarray] = {}

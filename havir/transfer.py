@@ -16,11 +16,11 @@ import shutil
 from dataclasses import dataclass
 
 from eval.atomic import atomic_folder
-from eval.cache import cache_root
 from eval.data.prepare import load_subject
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions, SubjectData
 from eval.errors import ConfigError, DataError
+from eval.runner import checkpoint_folder
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,7 @@ def pretrained_source(decoder, plan: TransferPlan, data: SubjectData, stimuli: S
     if source_data.train_fmri.shape[0] == 0:
         raise DataError(f"--transfer-from {plan.source}: subject {plan.source} has no training data to pretrain on")
     source = decoder.source_decoder()
-    folder = (
-        cache_root(cache_dir)
-        / "checkpoints"
-        / "havir"
-        / source.checkpoint_variant(source_data)
-        / f"subj{plan.source:02d}-seed{source.seed}-{source_data.fingerprint[:16]}"
-    )
+    folder = checkpoint_folder(cache_dir, "havir", source.checkpoint_variant(source_data), source_data, source.seed)
     if folder.is_dir():
         source.load(folder, source_data, stimuli)
         log.info("transfer: pretrained model of subject %d loaded from %s", plan.source, folder)
