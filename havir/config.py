@@ -23,6 +23,7 @@ TRAINING_FIELDS = (
     "lr",
     "weight_decay",
     "epochs",
+    "finetune_epochs",
     "batch_size",
     "tau",
     "structural_group",
@@ -45,6 +46,8 @@ class HavirConfig:
         lr: AdamW learning rate (one-cycle schedule).
         weight_decay: AdamW weight decay.
         epochs: Passes over the training split.
+        finetune_epochs: Passes over the fine-tuning split when transferring from another subject (it is small:
+            about one session).
         batch_size: Global batch (split evenly over processes when training with several).
         tau: SoftCLIP temperature (eq. 4).
         structural_group: Voxel group the Structural Generator reads.
@@ -69,6 +72,7 @@ class HavirConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-2
     epochs: int = 30
+    finetune_epochs: int = 150
     batch_size: int = 64
     tau: float = 0.05
     structural_group: str = "structural"
@@ -85,6 +89,7 @@ class HavirConfig:
 
     def __post_init__(self) -> None:
         positive = {k: getattr(self, k) for k in ("hidden", "blocks", "feature_channels", "upsample", "epochs")}
+        positive["finetune_epochs"] = self.finetune_epochs
         positive |= {"batch_size": self.batch_size, "steps": self.steps}
         for name, value in positive.items():
             if value < 1:
@@ -130,6 +135,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "upsample": 4,
         "lr": 3e-4,
         "epochs": 200,
+        "finetune_epochs": 200,
         "batch_size": 30,
     },
 }
@@ -157,6 +163,7 @@ OPTION_TYPES: dict[str, type] = {
     "steps": int,
     "backbone": str,
     "epochs": int,
+    "finetune_epochs": int,
     "hidden": int,
     "blocks": int,
     "batch_size": int,

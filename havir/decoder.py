@@ -143,7 +143,7 @@ class HavirDecoder:
         self.model = self._new_model()
         transplant(source.model, self.model)
         train_set = self.training_set(limited, stimuli)
-        self.history = train(self.model, train_set, self.config, self.seed)
+        self.history = train(self.model, train_set, self.config, self.seed, epochs=self.config.finetune_epochs)
 
     # --- checkpoints --------------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:

@@ -13,7 +13,7 @@ from eval.data.subject import PrepareOptions
 from eval.decoders import BuildContext, TestInputs
 
 # Small enough that fitting on the CI SynthNSD takes a few seconds; dropout off so runs are comparable.
-TINY_OPTIONS = {"epochs": "2", "hidden": "32", "dropout": "0", "steps": "3"}
+TINY_OPTIONS = {"epochs": "2", "finetune_epochs": "3", "hidden": "32", "dropout": "0", "steps": "3"}
 
 
 @pytest.fixture(scope="session")

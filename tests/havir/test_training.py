@@ -63,7 +63,7 @@ def test_transfer_pretrains_on_the_source_and_fine_tunes_on_one_session(havir_vd
     assert source.model.input_layers()["semantic"].in_features == len(source_data.group("semantic"))
     limited = build_subject(synth_root, 2, PrepareOptions(sessions=1))
     assert 0 < len(limited.train_ids) < len(target.train_ids)
-    assert len(decoder.history) == int(TINY_OPTIONS["epochs"])
+    assert len(decoder.history) == int(TINY_OPTIONS["finetune_epochs"])
     assert decoder.meta.flags["transfer_from"] == 1 and decoder.meta.flags["finetune_sessions"] == 1
     assert decoder.checkpoint_variant(target) != source.checkpoint_variant(target)
 
