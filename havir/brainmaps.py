@@ -38,10 +38,23 @@ def _hot(x: np.ndarray) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
+def display_scale(volume: np.ndarray) -> np.ndarray:
+    """Values for display in [0, 1]: voxels of the map from 0.15 (its 1st percentile) to 1 (its 99th), 0 outside.
+
+    Weight norms vary by a few tens of percent around a common level, so a scale from zero would show a flat map.
+    """
+    inside = volume != 0
+    if not inside.any():
+        return np.zeros_like(volume)
+    lo, hi = np.percentile(volume[inside], [1, 99])
+    scaled = np.clip((volume - lo) / max(hi - lo, 1e-12), 0, 1)
+    return np.where(inside, 0.15 + 0.85 * scaled, 0.0).astype(np.float32)
+
+
 def montage(volume: np.ndarray, scale: int = 4) -> np.ndarray:
     """Axial slices (along the third axis) that hold any non-zero voxel, tiled in a near-square grid: uint8 RGB."""
-    peak = float(volume.max()) or 1.0
-    slices = [volume[:, :, k] for k in range(volume.shape[2]) if volume[:, :, k].any()] or [volume[:, :, 0]]
+    shown = display_scale(volume)
+    slices = [shown[:, :, k] for k in range(shown.shape[2]) if volume[:, :, k].any()] or [shown[:, :, 0]]
     cols = math.ceil(math.sqrt(len(slices)))
     rows = math.ceil(len(slices) / cols)
     height, width = volume.shape[1], volume.shape[0]
@@ -49,9 +62,7 @@ def montage(volume: np.ndarray, scale: int = 4) -> np.ndarray:
     for k, plane in enumerate(slices):
         r, c = divmod(k, cols)
         # Rows of the image run along Y (flipped so anterior is up), columns along X.
-        canvas[r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width] = (
-            plane.T[::-1] / peak
-        )
+        canvas[r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width] = plane.T[::-1]
     image = _hot(canvas)
     return image.repeat(scale, axis=0).repeat(scale, axis=1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 from pathlib import Path
@@ -29,6 +30,14 @@ log = logging.getLogger(__name__)
 WEIGHTS = "havir.safetensors"
 STATE = "havir.json"
 CHECKPOINT_VERSION = 1
+
+
+@functools.lru_cache(maxsize=2)
+def load_backbone(name: str, device: str):
+    """The generation backbone `name` on `device`, loaded once per process (it is read-only)."""
+    from eval.backbone.model import VersatileBackbone
+
+    return VersatileBackbone.load(name, device=device)
 
 
 class HavirDecoder:
@@ -96,9 +105,7 @@ class HavirDecoder:
     # --- backbone -----------------------------------------------------------------------------------------
     def backbone(self):
         if self._vd is None:
-            from eval.backbone.model import VersatileBackbone
-
-            self._vd = VersatileBackbone.load(self.config.backbone, device=self.device)
+            self._vd = load_backbone(self.config.backbone, self.device)
         return self._vd
 
     # --- fitting ------------------------------------------------------------------------------------------

@@ -163,3 +163,13 @@ def test_brain_maps_put_each_voxels_weight_norm_in_the_volume(fitted, subject1, 
     assert all(volume[v] == 0 for v in list(structural_only)[:20])
     with Image.open(written["brainmap_structural"]) as png:
         assert png.mode == "RGB" and min(png.size) > 16
+
+
+def test_brain_map_display_spreads_the_weight_norms() -> None:
+    from havir.brainmaps import display_scale
+
+    volume = np.zeros((4, 4, 2), dtype=np.float32)
+    volume[1:3, 1:3, 0] = np.linspace(1.0, 1.3, 4).reshape(2, 2)  # close values, as weight norms are
+    shown = display_scale(volume)
+    assert shown[0, 0, 0] == 0 and shown[volume != 0].min() == pytest.approx(0.15, abs=0.02)
+    assert shown.max() == pytest.approx(1.0)
