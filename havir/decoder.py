@@ -23,7 +23,7 @@ from havir.config import ABLATIONS, TRAINING_FIELDS, HavirConfig, config_for, pa
 from havir.modules import HavirModel
 from havir.targets import cached_targets
 from havir.train import TrainingSet, build_model, train
-from havir.transfer import TransferPlan, finetune_data, pretrained_source, transplant
+from havir.transfer import TransferPlan, fine_tune, finetune_data, pretrained_source, transplant
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class HavirDecoder:
         self.model = self._new_model()
         transplant(source.model, self.model)
         train_set = self.training_set(limited, stimuli)
-        self.history = train(self.model, train_set, self.config, self.seed, epochs=self.config.finetune_epochs)
+        self.history = fine_tune(self.model, train_set, self.config, self.seed)
 
     # --- checkpoints --------------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:

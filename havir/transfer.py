@@ -103,3 +103,20 @@ def transplant(pretrained, fresh) -> None:
     missing, unexpected = fresh.load_state_dict(state, strict=False)
     if unexpected or any(not any(k.startswith(s) for s in skip) for k in missing):
         raise RuntimeError(f"transfer: layers do not match (missing {missing}, unexpected {unexpected})")
+
+
+def fine_tune(model, train_set, config, seed: int) -> list[dict[str, float]]:
+    """Fine-tune a transplanted model: first only the new input layers (the pretrained layers frozen, so random
+    inputs cannot disturb them), then everything; `config.finetune_epochs` in all, half in each phase."""
+    from havir.train import train
+
+    first = config.finetune_epochs // 2
+    history = []
+    if first:
+        model.requires_grad_(False)
+        for layer in model.input_layers().values():
+            layer.requires_grad_(True)
+        history += train(model, train_set, config, seed, epochs=first)
+        model.requires_grad_(True)
+    history += train(model, train_set, config, seed + 1, epochs=config.finetune_epochs - first)
+    return history
