@@ -23,7 +23,8 @@ from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs
 from eval.errors import HarnessError
 
-ORACLE_OPTIONS = GenerationOptions(steps=20, strength=0.75, guidance_scale=3.5, mix_ratio=0.4, scheduler="ddim")
+# Brain-Diffuser's settings (strength 0.75, guidance 7.5, text weight 0.4, DDIM, eta 0) at 20 steps.
+ORACLE_OPTIONS = GenerationOptions(steps=20, strength=0.75, guidance_scale=7.5, mix_ratio=0.4, scheduler="ddim")
 
 
 def caption_tokens(backbone, captions: list[list[str]]) -> torch.Tensor:
