@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from eval.backbone.compat import UPSTREAM_ACCEPTS_MASK
-from eval.backbone.sampling import GenerationOptions
+from eval.backbone.sampling import SCHEDULERS, GenerationOptions
 from eval.errors import ConfigError, InputError
 
 FAST = GenerationOptions(steps=6, strength=0.75, guidance_scale=2.0, progress=False, batch_size=3)
@@ -84,6 +84,18 @@ def test_no_step_to_run_returns_the_start_latent(tiny_vd, inputs):
     options = GenerationOptions(steps=4, strength=0.2, progress=False)  # floor(4 * 0.2) = 0 steps
     out = tiny_vd.generate(latents=inputs["latents"], options=options, decode=False)
     assert torch.equal(out, inputs["latents"])
+
+
+@pytest.mark.parametrize("scheduler", sorted(SCHEDULERS))
+def test_every_scheduler_runs_img2img_from_the_right_start(tiny_vd, inputs, scheduler):
+    options = GenerationOptions(steps=8, strength=0.5, scheduler=scheduler, progress=False)
+    out = tiny_vd.generate(
+        latents=inputs["latents"], image_tokens=inputs["image_tokens"], options=options, decode=False
+    )
+    assert out.shape == inputs["latents"].shape and torch.isfinite(out).all()
+    noise_start = tiny_vd.generate(image_tokens=inputs["image_tokens"], options=options, decode=False)
+    # Half the schedule from the true latent stays nearer to it than a start from noise does.
+    assert (out - inputs["latents"]).norm() < (noise_start - inputs["latents"]).norm()
 
 
 @pytest.mark.parametrize("strength", [0.0, -0.5, 1.01])
