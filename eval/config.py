@@ -24,6 +24,7 @@ class RunConfig:
     synth_preset: str = "default"
     refit: bool = False
     braindiffuser_dir: Path | None = None  # read averaged fMRI from brain-diffuser's .npy files instead
+    vd_model: str | None = None  # generation backbone of diffusion decoders; None: the shipped MiniVD
     decoder_options: tuple[tuple[str, str], ...] = ()  # --decoder-option KEY=VALUE, in order
     transfer_from: int | None = None  # pretrain on this subject, fine-tune on each evaluated one
     finetune_sessions: int = 1

@@ -42,6 +42,7 @@ class BuildContext:
     device: str
     seed: int
     subject: int
+    vd_model: str | None = None  # generation backbone for diffusion decoders (None: the shipped MiniVD)
     options: Mapping[str, str] = field(default_factory=dict)  # --decoder-option KEY=VALUE pairs, as text
     transfer_from: int | None = None  # --transfer-from: pretrain on this subject, then fine-tune
     finetune_sessions: int = 1  # --finetune-sessions: sessions of the evaluated subject used to fine-tune

@@ -14,11 +14,16 @@ DECODERS: dict[str, str] = {
     "mean_image": "baselines.reference:MEAN_IMAGE",
     "random": "baselines.reference:RANDOM",
     "nearest_neighbour": "baselines.nearest_neighbour:NEAREST_NEIGHBOUR",
+    "vd_autokl": "baselines.vd_oracle:VD_AUTOKL",
+    "vd_img2img_oracle": "baselines.vd_oracle:VD_IMG2IMG_ORACLE",
+    "vd_tokens_oracle": "baselines.vd_oracle:VD_TOKENS_ORACLE",
     "havir": "havir.decoder:HAVIR",
 }
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {
     "reference": ("ground_truth", "mean_image", "random", "nearest_neighbour"),
+    # Upper bounds of decoders built on the generation backbone (they read the true images and captions).
+    "oracle": ("vd_autokl", "vd_img2img_oracle", "vd_tokens_oracle"),
 }
 
 

@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of brain-diffuser's nsd_*_fmriavg_nsdgeneral_sub*.npy files (needs --nsd-root)",
     )
     data.add_argument("--synth-preset", default="default", help="size of the embedded SynthNSD: default | ci")
+    generation = parser.add_argument_group("generation backbone")
+    generation.add_argument(
+        "--vd-model",
+        default=None,
+        help="Versatile Diffusion for diffusion decoders: 'minivd' (default, shipped), a VD-layout folder, or "
+        "shi-labs/versatile-diffusion from the local Hugging Face cache (never downloaded)",
+    )
     run = parser.add_argument_group("run")
     run.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default: runs)")
     run.add_argument("--device", default="cpu", help="cpu | cuda (default: cpu)")
@@ -103,6 +110,7 @@ def config_from_args(args: argparse.Namespace):
         synth_preset=args.synth_preset,
         refit=args.refit,
         braindiffuser_dir=args.braindiffuser_dir,
+        vd_model=args.vd_model,
         decoder_options=parse_decoder_options(args.decoder_option),
         transfer_from=args.transfer_from,
         finetune_sessions=args.finetune_sessions,

@@ -63,6 +63,10 @@ def run(config: RunConfig) -> list[Path]:
     check_device(config.device)
     get_protocol(config.protocol)
     check_writable(config.out_dir)
+    if config.vd_model is not None:
+        from eval.backbone.locate import locate_model
+
+        locate_model(config.vd_model)  # a missing backbone fails now, before any data is prepared
     if config.braindiffuser_dir is not None and config.nsd_root is None:
         raise ConfigError("--braindiffuser-dir: needs --nsd-root (its design file names the rows), found none")
     source = resolve_source(config.nsd_root, config.cache_dir, config.synth_preset)
@@ -142,6 +146,7 @@ def evaluate_decoder(
         transfer_from=config.transfer_from,
         finetune_sessions=config.finetune_sessions,
         cache_dir=config.cache_dir,
+        vd_model=config.vd_model,
     )
     decoder = spec.build(context)
     timing: dict[str, float] = {}

@@ -48,6 +48,8 @@ class HavirDecoder:
         if self.ablation is not None and self.ablation not in ABLATIONS:
             raise ConfigError(f"--ablation: expected one of {', '.join(ABLATIONS)}, found {self.ablation!r}")
         self.options = parse_options(getattr(context, "options", {}) or {})
+        if "backbone" not in self.options and getattr(context, "vd_model", None):
+            self.options["backbone"] = str(context.vd_model)  # --vd-model; --decoder-option backbone= wins
         self.device = context.device
         self.seed = context.seed
         self.cache_dir = getattr(context, "cache_dir", None)

@@ -47,3 +47,11 @@ def ci_run(synth_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ci-run")
     run_ci(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_vd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random VD-layout model (32 px images, 4 x 16 x 16 latents) written by the MiniVD code."""
+    from eval.backbone.train.tiny import write_random_model
+
+    return write_random_model(tmp_path_factory.mktemp("vd") / "tiny-vd")

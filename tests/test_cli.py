@@ -76,6 +76,12 @@ def test_unwritable_output_folder_is_refused(tmp_path: Path) -> None:
     assert line.startswith("error: --out: cannot write to folder")
 
 
+def test_missing_backbone_names_every_place_looked(tmp_path: Path) -> None:
+    missing = tmp_path / "no-vd"
+    line = _one_line_error(_cli("--decoder", "vd_autokl", "--vd-model", str(missing)))
+    assert f"Versatile Diffusion model '{missing}' not found; looked in: {missing}" in line
+
+
 def test_bad_subject_is_refused() -> None:
     assert "--subject" in _one_line_error(_cli("--decoder", "random", "--subject", "nine"))
 

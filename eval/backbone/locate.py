@@ -17,7 +17,6 @@ MINIVD_DIR = Path(__file__).resolve().parent / "minivd"
 MINIVD = "minivd"
 REAL_VD = "shi-labs/versatile-diffusion"
 MANIFEST = "SHA256SUMS"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
 
 def _hub_cache() -> Path:
@@ -75,13 +74,14 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def weight_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+def model_files(folder: Path) -> list[Path]:
+    """Every file of a model folder but its manifest: weights, configs and tokenizer files all change outputs."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
 def write_manifest(folder: Path) -> Path:
-    """Write `SHA256SUMS` (sha256sum's format) for every weight file under `folder`."""
-    lines = [f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}" for p in weight_files(folder)]
+    """Write `SHA256SUMS` (sha256sum's format) for every file under `folder`."""
+    lines = [f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}" for p in model_files(folder)]
     path = folder / MANIFEST
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -104,8 +104,8 @@ def verify_manifest(folder: Path) -> dict[str, str] | None:
     for name, digest in expected.items():
         file = folder / name
         if not file.is_file():
-            raise DataError(f"model weight file {file}: listed in {path} but missing")
+            raise DataError(f"model file {file}: listed in {path} but missing")
         found = sha256_file(file)
         if found != digest:
-            raise DataError(f"model weight file {file}: expected sha256 {digest} (from {path}), found {found}")
+            raise DataError(f"model file {file}: expected sha256 {digest} (from {path}), found {found}")
     return expected

@@ -3,7 +3,7 @@
 `VersatileBackbone.load("minivd")` gives the shipped MiniVD; `load("shi-labs/versatile-diffusion")` or a folder
 gives the real VD, from the same code. Components are read one by one with diffusers' and transformers' own
 classes (`local_files_only`), the image UNet is converted to dual attention (`compat`), and weight files are
-checked against the folder's SHA256SUMS when it has one.
+checked against the folder's SHA256SUMS when it has one (weights, configs and tokenizer files).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class BackboneInfo:
 
     name: str
     folder: str
-    verified_files: int  # weight files checked against SHA256SUMS (0: the folder has no manifest)
+    verified_files: int  # files checked against SHA256SUMS (0: the folder has no manifest)
     image_size: int
     latent_shape: tuple[int, int, int]
     image_token_shape: tuple[int, int]

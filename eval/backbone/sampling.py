@@ -20,7 +20,6 @@ from diffusers import (
     DDIMScheduler,
     DPMSolverMultistepScheduler,
     EulerDiscreteScheduler,
-    PNDMScheduler,
     UniPCMultistepScheduler,
 )
 from tqdm.auto import tqdm
@@ -30,7 +29,6 @@ from eval.errors import ConfigError, InputError
 
 SCHEDULERS = {
     "ddim": DDIMScheduler,
-    "pndm": PNDMScheduler,
     "dpm": DPMSolverMultistepScheduler,
     "unipc": UniPCMultistepScheduler,
     "euler": EulerDiscreteScheduler,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from eval.backbone.compat import UPSTREAM_ACCEPTS_MASK
-from eval.backbone.sampling import GenerationOptions
+from eval.backbone.sampling import SCHEDULERS, GenerationOptions
 from eval.errors import ConfigError, InputError
 
 FAST = GenerationOptions(steps=6, strength=0.75, guidance_scale=2.0, progress=False, batch_size=3)
@@ -41,30 +41,23 @@ def test_same_seed_same_images_and_batch_does_not_matter(tiny_vd, inputs):
     assert (first - other_seed).abs().max() > 0.01
 
 
-def test_left_out_text_makes_output_independent_of_text(tiny_vd, inputs):
-    # Without text tokens the text slot holds the unconditional prompt at weight 0: changing what it holds changes
-    # nothing, while the same change does move an output that uses text.
-    kwargs = {"latents": inputs["latents"], "image_tokens": inputs["image_tokens"], "options": FAST}
+@pytest.mark.parametrize(
+    ("left_out", "slot", "kept"),
+    [("text_tokens", "uncond_text_tokens", "image_tokens"), ("image_tokens", "uncond_image_tokens", "text_tokens")],
+)
+def test_left_out_tokens_make_output_independent_of_them(tiny_vd, inputs, left_out, slot, kept):
+    # A left-out token type's slot holds its unconditional tokens at weight 0: changing what the slot holds changes
+    # nothing, while the same change does move an output that uses that token type.
+    kwargs = {"latents": inputs["latents"], kept: inputs[kept], "options": FAST}
     base = tiny_vd.generate(**kwargs)
-    saved = tiny_vd.uncond_text_tokens
+    with_both = tiny_vd.generate(**kwargs, **{left_out: inputs[left_out]})
+    saved = getattr(tiny_vd, slot)
     try:
-        tiny_vd.__dict__["uncond_text_tokens"] = torch.randn_like(saved) * 3
+        tiny_vd.__dict__[slot] = torch.randn_like(saved) * 3
         assert torch.equal(tiny_vd.generate(**kwargs), base)
-        with_text = tiny_vd.generate(**kwargs, text_tokens=inputs["text_tokens"])
+        assert not torch.allclose(tiny_vd.generate(**kwargs, **{left_out: inputs[left_out]}), with_both)
     finally:
-        tiny_vd.__dict__["uncond_text_tokens"] = saved
-    assert not torch.allclose(with_text, tiny_vd.generate(**kwargs, text_tokens=inputs["text_tokens"]))
-
-
-def test_left_out_image_makes_output_independent_of_image_tokens(tiny_vd, inputs):
-    kwargs = {"latents": inputs["latents"], "text_tokens": inputs["text_tokens"], "options": FAST}
-    base = tiny_vd.generate(**kwargs)
-    saved = tiny_vd.uncond_image_tokens
-    try:
-        tiny_vd.__dict__["uncond_image_tokens"] = torch.randn_like(saved) * 3
-        assert torch.equal(tiny_vd.generate(**kwargs), base)
-    finally:
-        tiny_vd.__dict__["uncond_image_tokens"] = saved
+        tiny_vd.__dict__[slot] = saved
 
 
 def test_strength_one_ignores_the_start_latent(tiny_vd, inputs):
@@ -91,6 +84,18 @@ def test_no_step_to_run_returns_the_start_latent(tiny_vd, inputs):
     options = GenerationOptions(steps=4, strength=0.2, progress=False)  # floor(4 * 0.2) = 0 steps
     out = tiny_vd.generate(latents=inputs["latents"], options=options, decode=False)
     assert torch.equal(out, inputs["latents"])
+
+
+@pytest.mark.parametrize("scheduler", sorted(SCHEDULERS))
+def test_every_scheduler_runs_img2img_from_the_right_start(tiny_vd, inputs, scheduler):
+    options = GenerationOptions(steps=8, strength=0.5, scheduler=scheduler, progress=False)
+    out = tiny_vd.generate(
+        latents=inputs["latents"], image_tokens=inputs["image_tokens"], options=options, decode=False
+    )
+    assert out.shape == inputs["latents"].shape and torch.isfinite(out).all()
+    noise_start = tiny_vd.generate(image_tokens=inputs["image_tokens"], options=options, decode=False)
+    # Half the schedule from the true latent stays nearer to it than a start from noise does.
+    assert (out - inputs["latents"]).norm() < (noise_start - inputs["latents"]).norm()
 
 
 @pytest.mark.parametrize("strength", [0.0, -0.5, 1.01])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,13 @@ def test_hub_id_found_in_local_cache(tiny_vd_dir, tmp_path, monkeypatch):
     (repo / "refs" / "main").write_text("0123456789abcdef")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
     assert locate_model(REAL_VD) == snapshot
+
+
+def test_shipped_minivd_loads_with_every_file_verified():
+    vd = VersatileBackbone.load()  # default: the MiniVD in the package
+    files = [p for p in Path(vd.info.folder).rglob("*") if p.is_file() and p.name != "SHA256SUMS"]
+    assert vd.info.name == "minivd" and vd.info.verified_files == len(files) > 10
+    assert vd.info.image_size == 64 and vd.info.latent_shape == (4, 16, 16)
+    assert vd.info.image_token_shape == (65, 64) and vd.info.text_token_shape == (48, 64)
+    total = sum(p.stat().st_size for p in Path(vd.info.folder).rglob("*") if p.is_file())
+    assert total < 40 * 2**20

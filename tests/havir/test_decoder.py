@@ -173,3 +173,13 @@ def test_brain_map_display_spreads_the_weight_norms() -> None:
     shown = display_scale(volume)
     assert shown[0, 0, 0] == 0 and shown[volume != 0].min() == pytest.approx(0.15, abs=0.02)
     assert shown.max() == pytest.approx(1.0)
+
+
+def test_vd_model_of_the_command_line_is_the_default_backbone(havir_vd_dir) -> None:
+    from eval.decoders import BuildContext
+    from havir.decoder import HavirDecoder
+
+    context = BuildContext(ablation=None, device="cpu", seed=0, subject=1, vd_model=str(havir_vd_dir))
+    assert HavirDecoder(context).options["backbone"] == str(havir_vd_dir)
+    explicit = BuildContext(None, "cpu", 0, 1, options={"backbone": "elsewhere"}, vd_model=str(havir_vd_dir))
+    assert HavirDecoder(explicit).options["backbone"] == "elsewhere"

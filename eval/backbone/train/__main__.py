@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vae-steps", type=int, default=VaeRecipe.steps)
     parser.add_argument("--clip-steps", type=int, default=ClipRecipe.steps)
     parser.add_argument("--unet-steps", type=int, default=UnetRecipe.steps)
+    parser.add_argument("--unet-lr", type=float, default=UnetRecipe.lr)
+    parser.add_argument(
+        "--unet-resume", action="store_true", help="continue training the UNet in WORK/model with a fresh schedule"
+    )
     return parser
 
 
@@ -120,11 +124,12 @@ def _train_unet(args, model: Path, tokenizer, train, held_out) -> None:
         text_tokens_fn,
         uncond_image,
         uncond_text,
-        UnetRecipe(steps=args.unet_steps),
+        UnetRecipe(steps=args.unet_steps, lr=args.unet_lr),
         model,
         args.work / "curves",
         args.seed,
         monitor,
+        resume=args.unet_resume,
     )
 
 

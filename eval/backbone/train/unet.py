@@ -85,15 +85,25 @@ def train_unet(
     curves: Path,
     seed: int,
     monitor=None,
+    resume: bool = False,
 ):
     """Train on precomputed scaled latents [n, C, h, w] and image tokens [n, L, D]; text tokens come from
-    `text_tokens_fn(index, generator)` (a random caption of each image). Saves image_unet/ and text_unet/."""
-    generator = seed_everything(seed)
-    image_unet, text_unet = build_unets(recipe, latents.shape[1], latents.shape[-1], image_tokens.shape[-1])
+    `text_tokens_fn(index, generator)` (a random caption of each image). Saves image_unet/ and text_unet/.
+
+    With `resume`, training continues from the UNets already in `out` with a fresh schedule (a second phase,
+    seeded apart from the first, its curve in unet-resumed.jsonl).
+    """
+    generator = seed_everything(seed + 1 if resume else seed)
+    if resume:
+        image_unet = UNet2DConditionModel.from_pretrained(out / "image_unet")
+        text_unet = UNetFlatConditionModel.from_pretrained(out / "text_unet")
+    else:
+        image_unet, text_unet = build_unets(recipe, latents.shape[1], latents.shape[-1], image_tokens.shape[-1])
+    image_unet.train()
     convert_to_dual(image_unet, text_unet)
     scheduler = noise_scheduler()
     optimiser = torch.optim.AdamW(image_unet.parameters(), lr=recipe.lr, weight_decay=0.0)
-    curve = Curve(curves / "unet.jsonl", "unet")
+    curve = Curve(curves / ("unet-resumed.jsonl" if resume else "unet.jsonl"), "unet-resumed" if resume else "unet")
     n = latents.shape[0]
     text_len, image_len = uncond_text.shape[1], uncond_image.shape[1]
     running = 0.0
