@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from eval.atomic import atomic_path
-from eval.backbone.locate import MANIFEST, weight_files
+from eval.backbone.locate import MANIFEST, model_files
 from eval.cache import cache_root, stable_hash
 from eval.data.stimuli import Stimuli
 
@@ -42,7 +42,7 @@ def backbone_identity(folder: Path) -> str:
     manifest = folder / MANIFEST
     if manifest.is_file():
         return hashlib.sha256(manifest.read_bytes()).hexdigest()
-    listing = [(p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in weight_files(folder)]
+    listing = [(p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in model_files(folder)]
     return stable_hash(listing)
 
 
