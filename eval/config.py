@@ -27,10 +27,26 @@ class RunConfig:
     refit: bool = False
     braindiffuser_dir: Path | None = None  # read averaged fMRI from brain-diffuser's .npy files instead
     vd_model: str | None = None  # generation backbone of diffusion decoders; None: the shipped MiniVD
+    decoder_options: tuple[tuple[str, str], ...] = ()  # --decoder-option KEY=VALUE, in order
+    transfer_from: int | None = None  # pretrain on this subject, fine-tune on each evaluated one
+    finetune_sessions: int = 1
 
     @property
     def results_dir(self) -> Path:
         return self.out_dir / "results"
+
+
+def parse_decoder_options(pairs: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """['strength=0.75', ...] -> (('strength', '0.75'), ...); the decoder checks names and values."""
+    from eval.errors import ConfigError
+
+    out = []
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--decoder-option: expected KEY=VALUE, found {pair!r}")
+        out.append((key.strip(), value.strip()))
+    return tuple(out)
 
 
 def parse_subjects(text: str) -> tuple[int, ...]:

@@ -43,6 +43,10 @@ class BuildContext:
     seed: int
     subject: int
     vd_model: str | None = None  # generation backbone for diffusion decoders (None: the shipped MiniVD)
+    options: Mapping[str, str] = field(default_factory=dict)  # --decoder-option KEY=VALUE pairs, as text
+    transfer_from: int | None = None  # --transfer-from: pretrain on this subject, then fine-tune
+    finetune_sessions: int = 1  # --finetune-sessions: sessions of the evaluated subject used to fine-tune
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,19 @@ class Trainable(Protocol):
 
 @runtime_checkable
 class Checkpointable(Protocol):
+    """May also define `checkpoint_variant(data) -> str`, the checkpoint folder's name (default: the ablation)."""
+
     def save(self, folder: Path) -> None: ...
 
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         """Restore a fitted state; raise HarnessError if it was fitted on other data (fingerprint, voxel count)."""
+        ...
+
+
+@runtime_checkable
+class ArtifactWriter(Protocol):
+    def write_artifacts(self, folder: Path, data: SubjectData) -> dict[str, Path]:
+        """Write extra files (e.g. brain maps) under `folder`; return {artifact name: path} for the results."""
         ...
 
 

@@ -17,6 +17,7 @@ DECODERS: dict[str, str] = {
     "vd_autokl": "baselines.vd_oracle:VD_AUTOKL",
     "vd_img2img_oracle": "baselines.vd_oracle:VD_IMG2IMG_ORACLE",
     "vd_tokens_oracle": "baselines.vd_oracle:VD_TOKENS_ORACLE",
+    "havir": "havir.decoder:HAVIR",
 }
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {

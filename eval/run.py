@@ -15,6 +15,8 @@ EPILOG = """examples:
   python -m eval.run --decoder ground_truth,random --out runs/bounds
   python -m eval.run --decoder mine --nsd-root /data/nsd --weights-dir ~/weights   published weights, exact protocol
   python -m eval.run --decoder reference --protocol braindiffuser --weights-source seeded
+  python -m eval.run --decoder havir --ablation no_cap --decoder-option strength=0.75
+  python -m eval.run --decoder havir --subject 2,5,7 --transfer-from 1 --finetune-sessions 1
 """
 
 
@@ -31,6 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument("--ablation", default=None, help="ablation of the decoder (see its documentation)")
     what.add_argument("--subject", default="1", help="1, 2, 5, 7, a comma list, or 'all' (default: 1)")
+    what.add_argument(
+        "--decoder-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="decoder option, repeatable (havir: strength, mix_ratio, guidance, steps, backbone, ...)",
+    )
+    what.add_argument(
+        "--transfer-from", type=int, default=None, help="pretrain on this subject, fine-tune on each --subject"
+    )
+    what.add_argument(
+        "--finetune-sessions", type=int, default=1, help="sessions used to fine-tune with --transfer-from (default: 1)"
+    )
     data = parser.add_argument_group("data")
     data.add_argument(
         "--nsd-root",
@@ -93,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace):
-    from eval.config import RunConfig, parse_subjects
+    from eval.config import RunConfig, parse_decoder_options, parse_subjects
     from eval.data.recipe import VoxelRecipe
     from eval.data.subject import PrepareOptions
     from eval.registry import expand
@@ -118,6 +132,9 @@ def config_from_args(args: argparse.Namespace):
         refit=args.refit,
         braindiffuser_dir=args.braindiffuser_dir,
         vd_model=args.vd_model,
+        decoder_options=parse_decoder_options(args.decoder_option),
+        transfer_from=args.transfer_from,
+        finetune_sessions=args.finetune_sessions,
     )
 
 

@@ -19,7 +19,7 @@ from eval.data.prepare import load_subject
 from eval.data.source import DataSource, resolve_source
 from eval.data.stimuli import Stimuli, test_set_fingerprint, uint8_to_tensor
 from eval.data.subject import SubjectData
-from eval.decoders import BuildContext, Checkpointable, Decoder, DecoderSpec, TestInputs, Trainable
+from eval.decoders import ArtifactWriter, BuildContext, Checkpointable, Decoder, DecoderSpec, TestInputs, Trainable
 from eval.errors import ConfigError, HarnessError
 from eval.metrics.protocol import resolve_protocol
 from eval.registry import check_ablation, resolve
@@ -131,6 +131,17 @@ def subject_data(config: RunConfig, source: DataSource, subject: int) -> Subject
     return import_braindiffuser(config.braindiffuser_dir, subject, source.root, config.prepare)
 
 
+def checkpoint_folder(cache_dir: Path | None, decoder: str, variant: str, data: SubjectData, seed: int) -> Path:
+    """Where the checkpoint of `decoder` (`variant`: ablation or training variant) fitted on `data` lives."""
+    return (
+        cache_root(cache_dir)
+        / "checkpoints"
+        / decoder
+        / variant
+        / f"subj{data.subject:02d}-seed{seed}-{data.fingerprint[:16]}"
+    )
+
+
 def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: SubjectData, stimuli: Stimuli) -> str:
     """Fit on the training split, or restore the checkpoint fitted on exactly this data. Returns what was done."""
     if not isinstance(decoder, Trainable):
@@ -138,14 +149,9 @@ def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: Su
     if not isinstance(decoder, Checkpointable):
         decoder.fit(data, stimuli)
         return "fitted"
-    ablation = config.ablation or "full"
-    folder = (
-        cache_root(config.cache_dir)
-        / "checkpoints"
-        / spec.name
-        / ablation
-        / f"subj{data.subject:02d}-seed{config.seed}-{data.fingerprint[:16]}"
-    )
+    variant = getattr(decoder, "checkpoint_variant", None)
+    ablation = variant(data) if callable(variant) else config.ablation or "full"
+    folder = checkpoint_folder(config.cache_dir, spec.name, ablation, data, config.seed)
     if folder.is_dir() and not config.refit:
         decoder.load(folder, data, stimuli)
         return f"loaded checkpoint {folder}"
@@ -173,7 +179,15 @@ def evaluate_decoder(
 
     torch.manual_seed(config.seed)
     context = BuildContext(
-        ablation=config.ablation, device=config.device, seed=config.seed, subject=data.subject, vd_model=config.vd_model
+        ablation=config.ablation,
+        device=config.device,
+        seed=config.seed,
+        subject=data.subject,
+        options=dict(config.decoder_options),
+        transfer_from=config.transfer_from,
+        finetune_sessions=config.finetune_sessions,
+        cache_dir=config.cache_dir,
+        vd_model=config.vd_model,
     )
     decoder = spec.build(context)
     timing: dict[str, float] = {}
@@ -201,6 +215,9 @@ def evaluate_decoder(
 
     samples = config.out_dir / "samples" / f"{stem}.png"
     save_sample_grid(test_set.images, {spec.name: recon}, samples)
+    artifacts = {"reconstructions": recon_path, "samples": samples}
+    if isinstance(decoder, ArtifactWriter):
+        artifacts |= decoder.write_artifacts(config.out_dir / "artifacts" / stem, data)
     result = build_result(
         decoder=decoder,
         config=config,
@@ -211,7 +228,7 @@ def evaluate_decoder(
         per_image=per_image,
         weights=scorer.weights_info(),
         timing=timing,
-        artifacts={"reconstructions": recon_path, "samples": samples},
+        artifacts=artifacts,
         results_dir=config.results_dir,
     )
     path = config.results_dir / result_filename(spec.name, config.ablation, data.subject, config.protocol)

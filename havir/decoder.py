@@ -1,0 +1,253 @@
+"""The HAVIR decoder behind the harness's interface: fit, save, load, reconstruct, brain-map artifacts."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from eval.atomic import write_json_atomic
+from eval.cache import stable_hash
+from eval.data.stimuli import Stimuli
+from eval.data.subject import SubjectData
+from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs
+from eval.errors import ConfigError, DataError, HarnessError, InputError
+from havir.config import ABLATIONS, TRAINING_FIELDS, HavirConfig, config_for, parse_options
+from havir.modules import HavirModel
+from havir.targets import cached_targets
+from havir.train import TrainingSet, build_model, train
+from havir.transfer import TransferPlan, fine_tune, finetune_data, pretrained_source, transplant
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = "havir.safetensors"
+STATE = "havir.json"
+CHECKPOINT_VERSION = 1
+
+
+@functools.lru_cache(maxsize=2)
+def load_backbone(name: str, device: str):
+    """The generation backbone `name` on `device`, loaded once per process (it is read-only)."""
+    from eval.backbone.model import VersatileBackbone
+
+    return VersatileBackbone.load(name, device=device)
+
+
+class HavirDecoder:
+    """Structural Generator + Semantic Extractor trained on one subject, reconstructing through a VD backbone."""
+
+    def __init__(self, context: BuildContext) -> None:
+        self.ablation = context.ablation
+        if self.ablation is not None and self.ablation not in ABLATIONS:
+            raise ConfigError(f"--ablation: expected one of {', '.join(ABLATIONS)}, found {self.ablation!r}")
+        self.options = parse_options(getattr(context, "options", {}) or {})
+        if "backbone" not in self.options and getattr(context, "vd_model", None):
+            self.options["backbone"] = str(context.vd_model)  # --vd-model; --decoder-option backbone= wins
+        self.device = context.device
+        self.seed = context.seed
+        self.cache_dir = getattr(context, "cache_dir", None)
+        source = getattr(context, "transfer_from", None)
+        self.transfer = TransferPlan(source, getattr(context, "finetune_sessions", 1)) if source else None
+        if source is not None and source == context.subject:
+            raise ConfigError(f"--transfer-from {source}: expected another subject than the evaluated one ({source})")
+        self.config: HavirConfig | None = None
+        self.model: HavirModel | None = None
+        self.columns: dict[str, np.ndarray] = {}
+        self.n_voxels = 0
+        self.history: list[dict[str, float]] = []
+        self._vd = None
+
+    # --- what a result records ---------------------------------------------------------------------------
+    @property
+    def meta(self) -> DecoderMeta:
+        flags: dict[str, Any] = {"seed": self.seed, **self.options}
+        if self.config is not None:
+            c = self.config
+            flags |= {
+                "preset": c.preset,
+                "strength": c.strength,
+                "mix_ratio": c.mix_ratio,
+                "guidance": c.guidance,
+                "steps": c.steps,
+                "backbone": c.backbone,
+                "inputs": "+".join(
+                    k for k, on in (("z", c.use_latent), ("img", c.use_image), ("cap", c.use_text)) if on
+                ),
+                "diffusion": c.diffuse,
+            }
+        if self.transfer is not None:
+            flags |= {"transfer_from": self.transfer.source, "finetune_sessions": self.transfer.sessions}
+        return DecoderMeta(HAVIR.name, HAVIR.kind, HAVIR.description, ablation=self.ablation, flags=flags)
+
+    def _config(self, n_train: int) -> HavirConfig:
+        return config_for(n_train, self.ablation, self.options)
+
+    def checkpoint_variant(self, data: SubjectData) -> str:
+        """Checkpoint folder name: ablations that change no trained weight share the full model's checkpoint."""
+        config = self._config(int(data.train_fmri.shape[0]))
+        changes_training = any(field in TRAINING_FIELDS for field in ABLATIONS.get(self.ablation or "", {}))
+        base = self.ablation if changes_training else "full"
+        transfer = self.transfer.to_dict() if self.transfer else None
+        return f"{base}-{stable_hash({'training': config.training_key(), 'transfer': transfer}, length=10)}"
+
+    def source_decoder(self) -> HavirDecoder:
+        """A decoder with this one's options and no transfer plan (the pretraining model of a transfer)."""
+        context = BuildContext(ablation=self.ablation, device=self.device, seed=self.seed, subject=0)
+        source = HavirDecoder(context)
+        source.options, source.cache_dir, source._vd = dict(self.options), self.cache_dir, self._vd
+        return source
+
+    # --- backbone -----------------------------------------------------------------------------------------
+    def backbone(self):
+        if self._vd is None:
+            self._vd = load_backbone(self.config.backbone, self.device)
+        return self._vd
+
+    # --- fitting ------------------------------------------------------------------------------------------
+    def _attach(self, data: SubjectData) -> None:
+        if data.train_fmri.shape[0] == 0:
+            raise DataError(f"subject {data.subject}: no training data (0 training images); HAVIR needs some to fit")
+        self.config = self._config(int(data.train_fmri.shape[0]))
+        self.columns = {
+            "structural": np.asarray(data.group(self.config.structural_group)),
+            "semantic": np.asarray(data.group(self.config.semantic_group)),
+        }
+        self.n_voxels = data.n_voxels
+        self.fingerprint = data.fingerprint
+        self.subject = data.subject
+
+    def _new_model(self) -> HavirModel:
+        torch.manual_seed(self.seed)
+        n_str, n_sem = (len(self.columns[k]) for k in ("structural", "semantic"))
+        return build_model(self.config, n_str, n_sem, self.backbone().info)
+
+    def training_set(self, data: SubjectData, stimuli: Stimuli) -> TrainingSet:
+        fmri = torch.from_numpy(np.array(data.train_fmri, dtype=np.float32))
+        targets = cached_targets(self.backbone(), stimuli, data.train_ids, self.cache_dir)
+        return TrainingSet(fmri[:, self.columns["structural"]], fmri[:, self.columns["semantic"]], targets)
+
+    def fit(self, data: SubjectData, stimuli: Stimuli, accelerator=None) -> None:
+        self._attach(data)
+        if self.transfer is not None:
+            self._fit_transfer(data, stimuli)
+            return
+        self.model = self._new_model()
+        if accelerator is not None:
+            with accelerator.main_process_first():  # one process computes and caches the targets
+                train_set = self.training_set(data, stimuli)
+        else:
+            train_set = self.training_set(data, stimuli)
+        self.history = train(self.model, train_set, self.config, self.seed, accelerator=accelerator)
+
+    def _fit_transfer(self, data: SubjectData, stimuli: Stimuli) -> None:
+        source = pretrained_source(self, self.transfer, data, stimuli, self.cache_dir)
+        limited = finetune_data(self.transfer, data, stimuli, self.cache_dir)
+        self.model = self._new_model()
+        transplant(source.model, self.model)
+        train_set = self.training_set(limited, stimuli)
+        self.history = fine_tune(self.model, train_set, self.config, self.seed)
+
+    # --- checkpoints --------------------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        if self.model is None:
+            raise HarnessError("decoder 'havir': save() called before fit()")
+        folder = Path(folder)
+        save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(folder / WEIGHTS))
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "subject": self.subject,
+            "data_fingerprint": self.fingerprint,
+            "n_voxels": self.n_voxels,
+            "group_sizes": {k: int(len(v)) for k, v in self.columns.items()},
+            "training": self.config.training_key(),
+            "config": dataclasses.asdict(self.config),
+            "transfer": self.transfer.to_dict() if self.transfer else None,
+            "history": self.history,
+        }
+        write_json_atomic(folder / STATE, state)
+
+    def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
+        folder = Path(folder)
+        path = folder / STATE
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"HAVIR checkpoint {path}: expected a readable JSON file, found {exc}") from None
+        self._attach(data)
+        stored = state.get("data_fingerprint", "")
+        if stored != data.fingerprint:
+            raise DataError(
+                f"HAVIR checkpoint {path}: trained on data fingerprint {stored[:12] or 'unknown'}, "
+                f"expected {data.fingerprint[:12]} (subject {data.subject}'s prepared data)"
+            )
+        if state.get("n_voxels") != data.n_voxels:
+            raise DataError(f"HAVIR checkpoint {path}: expected {data.n_voxels} voxels, found {state.get('n_voxels')}")
+        sizes = {k: int(len(v)) for k, v in self.columns.items()}
+        if state.get("group_sizes") != sizes:
+            raise DataError(f"HAVIR checkpoint {path}: expected voxel groups {sizes}, found {state.get('group_sizes')}")
+        expected = json.loads(json.dumps(self.config.training_key()))
+        if state.get("training") != expected:
+            diff = sorted(k for k in expected if (state.get("training") or {}).get(k) != expected[k])
+            raise ConfigError(f"HAVIR checkpoint {path}: trained with other settings ({', '.join(diff)}); use --refit")
+        self.model = self._new_model()
+        self.model.load_state_dict(load_file(str(folder / WEIGHTS)))
+        self.model.eval()
+        self.history = state.get("history", [])
+
+    # --- reconstruction -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, fmri: np.ndarray, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z', e'_img, e'_cap) for rows of averaged fMRI over the subject's voxels."""
+        if self.model is None:
+            raise HarnessError("decoder 'havir': reconstruct() called before fit()")
+        fmri = np.asarray(fmri, dtype=np.float32)
+        if fmri.ndim != 2 or fmri.shape[1] != self.n_voxels:
+            raise InputError(f"HAVIR inputs: expected fMRI (n, {self.n_voxels}), found {list(fmri.shape)}")
+        self.model.eval()
+        x = torch.from_numpy(np.array(fmri, dtype=np.float32))
+        outs = [
+            self.model(chunk[:, self.columns["structural"]], chunk[:, self.columns["semantic"]])
+            for chunk in x.split(batch_size)
+        ]
+        return tuple(torch.cat(parts) for parts in zip(*outs))
+
+    def reconstruct(self, inputs: TestInputs) -> torch.Tensor:
+        from eval.backbone.sampling import GenerationOptions
+
+        z, e_img, e_cap = self.predict(inputs.fmri)
+        c = self.config
+        vd = self.backbone()
+        if not c.diffuse:
+            return vd.decode(z)
+        options = GenerationOptions(
+            steps=c.steps, strength=c.strength, guidance_scale=c.guidance, mix_ratio=c.mix_ratio, seed=self.seed
+        )
+        return vd.generate(
+            latents=z if c.use_latent else None,
+            image_tokens=e_img if c.use_image else None,
+            text_tokens=e_cap if c.use_text else None,
+            options=options,
+        )
+
+    def write_artifacts(self, folder: Path, data: SubjectData) -> dict[str, Path]:
+        """Brain maps of both modules (NIfTI and PNG slices) under `folder`."""
+        from havir.brainmaps import write_brain_maps
+
+        return write_brain_maps(self, data, folder)
+
+
+HAVIR = DecoderSpec(
+    name="havir",
+    kind="method",
+    description="HAVIR: Structural Generator (structural voxels -> AutoKL latent) + Semantic Extractor "
+    "(semantic voxels -> CLIP image and text tokens), fused by Versatile Diffusion img2img",
+    build=HavirDecoder,
+    ablations=tuple(ABLATIONS),
+)

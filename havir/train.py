@@ -1,0 +1,138 @@
+"""Training both HAVIR modules on one subject's training split, in one process or several (accelerate).
+
+Every process draws the same shuffled order each epoch and takes an equal, disjoint share of every global
+batch. The losses are means over a process's rows; the SoftCLIP columns are the whole global batch's targets
+(every process holds all targets), so its rows are exactly those of the single-process loss, and averaging
+the gradients over processes (DDP) gives the single-process gradient. With dropout off, several processes
+therefore train the same model as one process, up to floating-point summation order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from havir.config import HavirConfig
+from havir.losses import structural_loss, token_loss
+from havir.modules import HavirModel, SemanticExtractor, StructuralGenerator
+from havir.targets import Targets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Inputs and targets of the training images, row for row."""
+
+    structural: torch.Tensor  # [n, structural voxels]
+    semantic: torch.Tensor  # [n, semantic voxels]
+    targets: Targets
+
+    def __len__(self) -> int:
+        return int(self.structural.shape[0])
+
+
+def build_model(config: HavirConfig, n_structural: int, n_semantic: int, info) -> HavirModel:
+    """Both modules sized for `info` (a BackboneInfo: latent and token shapes)."""
+    structural = StructuralGenerator(
+        n_structural,
+        info.latent_shape,
+        config.hidden,
+        config.blocks,
+        config.dropout,
+        config.feature_channels,
+        config.upsample,
+    )
+    semantic = SemanticExtractor(
+        n_semantic, info.image_token_shape, info.text_token_shape, config.hidden, config.blocks, config.dropout
+    )
+    return HavirModel(structural, semantic)
+
+
+def batch_rows(n: int, batch_size: int, world: int, epoch: int, seed: int) -> list[torch.Tensor]:
+    """The global batches of one epoch: a seeded permutation cut into full batches (the remainder is dropped;
+    the next epoch's permutation differs). A training set smaller than one batch is used whole."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    order = torch.randperm(n, generator=generator)
+    size = min(batch_size, n) // world * world
+    if size == 0:
+        raise ValueError(f"{n} training rows cannot be shared among {world} processes")
+    return [order[start : start + size] for start in range(0, n - size + 1, size)]
+
+
+def steps_per_epoch(n: int, batch_size: int, world: int) -> int:
+    size = min(batch_size, n) // world * world
+    return (n - size) // size + 1
+
+
+def train(
+    model: HavirModel,
+    data: TrainingSet,
+    config: HavirConfig,
+    seed: int,
+    epochs: int | None = None,
+    accelerator=None,
+    progress: bool = True,
+) -> list[dict[str, float]]:
+    """Train `model` in place with AdamW and a one-cycle schedule; return the per-epoch mean losses.
+
+    Args:
+        accelerator: An `accelerate.Accelerator` for multi-process training; None trains in this process.
+    """
+    epochs = config.epochs if epochs is None else epochs
+    rank = accelerator.process_index if accelerator is not None else 0
+    world = accelerator.num_processes if accelerator is not None else 1
+    if config.batch_size % world:
+        raise ValueError(f"batch size {config.batch_size} is not divisible by the {world} training processes")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    total = epochs * steps_per_epoch(len(data), config.batch_size, world)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(total, 2))
+    net = model
+    if accelerator is not None:
+        net, optimizer = accelerator.prepare(model, optimizer)
+    history = []
+    net.train()
+    bar = tqdm(range(epochs), desc="HAVIR training", unit="epoch", disable=not progress or rank != 0 or None)
+    for epoch in bar:
+        sums: dict[str, float] = {}
+        batches = batch_rows(len(data), config.batch_size, world, epoch, seed)
+        for rows in batches:
+            mine = rows[rank::world]
+            loss, parts = _loss(net, data, mine, rows, config.tau)
+            optimizer.zero_grad(set_to_none=True)
+            if accelerator is not None:
+                accelerator.backward(loss)
+            else:
+                loss.backward()
+            optimizer.step()
+            schedule.step()
+            for key, value in parts.items():
+                sums[key] = sums.get(key, 0.0) + value / len(batches)
+        history.append(sums)
+        bar.set_postfix(loss=f"{sums['loss']:.4f}")
+        if not all(math.isfinite(v) for v in sums.values()):
+            raise FloatingPointError(f"HAVIR training diverged at epoch {epoch}: {sums}")
+    model.eval()
+    log.info("HAVIR training: final epoch losses %s", {k: round(v, 5) for k, v in history[-1].items()})
+    return history
+
+
+def _loss(net, data: TrainingSet, mine: torch.Tensor, rows: torch.Tensor, tau: float):
+    targets = data.targets
+    z_pred, img_pred, cap_pred = net(data.structural[mine], data.semantic[mine])
+    l_str, parts = structural_loss(z_pred, targets.latents[mine])
+    img_clip, img_mse = token_loss(img_pred, targets.image_tokens[mine], tau, targets.image_tokens[rows])
+    cap_clip, cap_mse = token_loss(cap_pred, targets.text_tokens[mine], tau, targets.text_tokens[rows])
+    loss = l_str + img_clip + img_mse + cap_clip + cap_mse
+    parts |= {
+        "img_softclip": img_clip.item(),
+        "img_mse": img_mse.item(),
+        "cap_softclip": cap_clip.item(),
+        "cap_mse": cap_mse.item(),
+        "loss": loss.item(),
+    }
+    return loss, parts

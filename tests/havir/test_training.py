@@ -1,0 +1,99 @@
+"""HAVIR training: several processes train the model one process trains; transfer; the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from eval.run import main
+from tests.havir.conftest import TINY_OPTIONS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _fit_command(vd_dir: Path, out: Path) -> list[str]:
+    options = [f"--decoder-option={k}={v}" for k, v in {**TINY_OPTIONS, "backbone": str(vd_dir)}.items()]
+    return ["-m", "havir.fit", "--synth-preset", "ci", "--subject", "1", "--out", str(out), *options]
+
+
+def test_two_processes_train_the_model_one_process_trains(havir_vd_dir, synth_root, private_cache, tmp_path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "HAVIR_BENCH_CACHE": str(private_cache)}
+    one, two = tmp_path / "one", tmp_path / "two"
+    subprocess.run([sys.executable, *_fit_command(havir_vd_dir, one)], env=env, check=True, capture_output=True)
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"]
+    result = subprocess.run([*launch, *_fit_command(havir_vd_dir, two)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(2 process(es))" in result.stdout
+    a, b = load_file(str(one / "havir.safetensors")), load_file(str(two / "havir.safetensors"))
+    assert a.keys() == b.keys()
+    moved = max(float((a[k] - b[k]).abs().max()) for k in a)
+    assert moved < 1e-4, f"two processes drifted from one process by {moved}"
+    # ... and training did change the weights (the comparison is not between two untouched initialisations).
+    first = json.loads((one / "havir.json").read_text())["history"]
+    assert first[-1]["loss"] < first[0]["loss"] or len(first) == 1
+
+
+def test_transfer_pretrains_on_the_source_and_fine_tunes_on_one_session(havir_vd_dir, synth_root, subject1) -> None:
+    from eval.data.prepare import build_subject
+    from eval.data.subject import PrepareOptions
+    from eval.decoders import BuildContext
+    from havir.decoder import HavirDecoder
+
+    _, stimuli = subject1
+    target = build_subject(synth_root, 2, PrepareOptions())
+    options = {**TINY_OPTIONS, "backbone": str(havir_vd_dir)}
+    context = BuildContext(ablation=None, device="cpu", seed=0, subject=2, options=options, transfer_from=1)
+    decoder = HavirDecoder(context)
+    decoder.fit(target, stimuli)
+    source = decoder.source_decoder()
+    source_data = build_subject(synth_root, 1, PrepareOptions())
+    from eval.runner import checkpoint_folder
+
+    source.load(
+        checkpoint_folder(None, "havir", source.checkpoint_variant(source_data), source_data, 0), source_data, stimuli
+    )
+    # The voxel-specific input layers are the target's; everything after them started from the source model.
+    assert decoder.model.input_layers()["semantic"].in_features == len(target.group("semantic"))
+    assert source.model.input_layers()["semantic"].in_features == len(source_data.group("semantic"))
+    limited = build_subject(synth_root, 2, PrepareOptions(sessions=1))
+    assert 0 < len(limited.train_ids) < len(target.train_ids)
+    assert len(decoder.history) == int(TINY_OPTIONS["finetune_epochs"])
+    assert decoder.meta.flags["transfer_from"] == 1 and decoder.meta.flags["finetune_sessions"] == 1
+    assert decoder.checkpoint_variant(target) != source.checkpoint_variant(target)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--ablation", "no_text"], "Unknown ablation for decoder 'havir' 'no_text'"),
+        (["--decoder-option", "strenght=0.5"], "--decoder-option strenght: unknown option"),
+        (["--decoder-option", "strength"], "--decoder-option: expected KEY=VALUE, found 'strength'"),
+        (["--transfer-from", "1", "--subject", "1"], "--transfer-from 1: expected another subject"),
+    ],
+)
+def test_bad_command_lines_are_one_line_errors(argv, message, havir_vd_dir, tmp_path, capsys) -> None:
+    base = ["--decoder", "havir", "--synth-preset", "ci", "--out", str(tmp_path)]
+    code = main([*base, "--decoder-option", f"backbone={havir_vd_dir}", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_command_line_run_writes_results_with_brain_maps(havir_vd_dir, tmp_path, capsys) -> None:
+    options = [f"--decoder-option={k}={v}" for k, v in {**TINY_OPTIONS, "backbone": str(havir_vd_dir)}.items()]
+    argv = ["--decoder", "havir", "--ablation", "no_cap", "--synth-preset", "ci", "--out", str(tmp_path), *options]
+    assert main(argv) == 0
+    result = json.loads((tmp_path / "results").glob("havir*.json").__next__().read_text())
+    assert result["decoder"]["ablation"] == "no_cap"
+    assert result["decoder"]["flags"]["inputs"] == "z+img" and result["decoder"]["flags"]["strength"] == 0.75
+    for name in ("brainmap_structural", "brainmap_semantic", "brainmap_semantic_nifti"):
+        assert (tmp_path / "results" / result["artifacts"][name]).resolve().is_file(), name
+    pages = [p.read_text() for p in tmp_path.rglob("*.html")]
+    assert pages and any(
+        '<img src="artifacts/havir__no_cap__subj01__mindeye/brainmap_semantic.png"' in p for p in pages
+    )
