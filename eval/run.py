@@ -145,7 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     from eval.runner import run
 
+    _quiet_model_loading()
     return run_cli(lambda: run(config_from_args(args)))
+
+
+def _quiet_model_loading() -> None:
+    """No per-file loading bars from transformers and diffusers: the CLI's stderr is for its own lines."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    diffusers_logging.disable_progress_bar()
 
 
 if __name__ == "__main__":

@@ -88,12 +88,13 @@ def test_command_line_run_writes_results_with_brain_maps(havir_vd_dir, tmp_path,
     options = [f"--decoder-option={k}={v}" for k, v in {**TINY_OPTIONS, "backbone": str(havir_vd_dir)}.items()]
     argv = ["--decoder", "havir", "--ablation", "no_cap", "--synth-preset", "ci", "--out", str(tmp_path), *options]
     assert main(argv) == 0
-    result = json.loads((tmp_path / "results").glob("havir*.json").__next__().read_text())
+    result_path = next((tmp_path / "results").glob("havir*.json"))
+    result = json.loads(result_path.read_text())
     assert result["decoder"]["ablation"] == "no_cap"
     assert result["decoder"]["flags"]["inputs"] == "z+img" and result["decoder"]["flags"]["strength"] == 0.75
     for name in ("brainmap_structural", "brainmap_semantic", "brainmap_semantic_nifti"):
         assert (tmp_path / "results" / result["artifacts"][name]).resolve().is_file(), name
     pages = [p.read_text() for p in tmp_path.rglob("*.html")]
     assert pages and any(
-        '<img src="artifacts/havir__no_cap__subj01__mindeye/brainmap_semantic.png"' in p for p in pages
+        f'<img src="artifacts/{result_path.stem}/brainmap_semantic.png"' in p for p in pages
     )
