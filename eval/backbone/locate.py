@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from eval.errors import ConfigError, DataError
@@ -41,7 +42,7 @@ def locate_model(name: str | os.PathLike[str] | None = None) -> Path:
         tried.append(str(folder))
         if (folder / "model_index.json").is_file():
             return folder
-    if str(name) != MINIVD and "/" in str(name) and not Path(name).expanduser().exists():
+    if _looks_like_hub_id(str(name)) and not Path(name).expanduser().exists():
         snapshot = _cached_snapshot(str(name))
         tried.append(f"Hugging Face cache {_hub_cache()} (hub id {name}, local files only)")
         if snapshot is not None:
@@ -53,6 +54,11 @@ def locate_model(name: str | os.PathLike[str] | None = None) -> Path:
         "cache (HF_HOME or HF_HUB_CACHE) on a machine with network access first"
     )
     raise ConfigError(f"Versatile Diffusion model '{name}' not found; looked in: {'; '.join(tried)}. To fix: {hint}")
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    """'org/name' (no leading '/', '.' or '~'): what the Hugging Face hub calls a repository id."""
+    return re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name) is not None
 
 
 def _cached_snapshot(repo_id: str) -> Path | None:
