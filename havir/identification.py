@@ -1,15 +1,17 @@
 """Two-way identification in the generation backbone's CLIP image-embedding space.
 
-For each reconstruction i: the share of other test images j whose ground truth correlates less with
-reconstruction i than its own ground truth does (Pearson correlation of embeddings), averaged over i. Chance is
-0.5. Until the harness scores the CLIP metric with the real CLIP model, this gives HAVIR's ablations a high-level
-measure in the space of the backbone it generates with (MiniVD's own CLIP on SynthNSD).
+The metric's definition is the harness's (`eval.metrics.identification`); this module only embeds images with
+the backbone's CLIP vision tower, so the ablation table command and the learning test can score a subset of the
+test images without a full run (on SynthNSD the harness's CLIP column uses the same MiniVD encoder).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from eval.metrics.identification import standardise_rows
+from eval.metrics.identification import two_way_identification as metric_two_way
 from havir.targets import to_backbone_size
 
 
@@ -24,19 +26,7 @@ def clip_embeddings(vd, images: torch.Tensor, batch_size: int = 64) -> torch.Ten
     return torch.cat(out)
 
 
-def two_way_identification(recon_embeds: torch.Tensor, gt_embeds: torch.Tensor) -> torch.Tensor:
-    """Per-reconstruction two-way identification scores [N] in [0, 1]."""
-    n = recon_embeds.shape[0]
-    if n < 2 or gt_embeds.shape[0] != n:
-        raise ValueError(
-            f"two-way identification: expected two equal sets of at least 2 rows, found {n} and {gt_embeds.shape[0]}"
-        )
-
-    def standardise(x: torch.Tensor) -> torch.Tensor:
-        x = x.double() - x.double().mean(dim=1, keepdim=True)
-        return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-    corr = standardise(recon_embeds) @ standardise(gt_embeds).T  # [recon i, gt j]
-    own = corr.diagonal().unsqueeze(1)
-    beaten = (corr < own).sum(dim=1)  # the diagonal never counts (not < itself)
-    return beaten.double() / (n - 1)
+def two_way_identification(recon_embeds: torch.Tensor, gt_embeds: torch.Tensor) -> np.ndarray:
+    """Per-reconstruction two-way identification scores [N] in [0, 1]: the harness's metric definition
+    (`eval.metrics.identification`) applied to CLIP embeddings."""
+    return metric_two_way(standardise_rows(gt_embeds), standardise_rows(recon_embeds))
