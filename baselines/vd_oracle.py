@@ -27,13 +27,6 @@ from eval.errors import HarnessError
 ORACLE_OPTIONS = GenerationOptions(steps=20, strength=0.75, guidance_scale=7.5, mix_ratio=0.4, scheduler="ddim")
 
 
-def caption_tokens(backbone, captions: list[list[str]]) -> torch.Tensor:
-    """Mean VD text tokens of each image's captions: [n, L, D]."""
-    counts = [len(five) for five in captions]
-    flat = backbone.text_tokens([c for five in captions for c in five])
-    return torch.stack([part.mean(0) for part in flat.split(counts)])
-
-
 def backbone_images(images: torch.Tensor, size: int) -> torch.Tensor:
     """Images resized to the backbone's square size (bicubic with antialias, as a PIL resize would)."""
     if tuple(images.shape[-2:]) == (size, size):
@@ -68,7 +61,7 @@ class VdOracle:
             return self.backbone.decode(latents)
         tokens = {
             "image_tokens": self.backbone.image_tokens(images),
-            "text_tokens": caption_tokens(self.backbone, self._stimuli.captions(inputs.nsd_ids)),
+            "text_tokens": self.backbone.caption_tokens(self._stimuli.captions(inputs.nsd_ids)),
         }
         start = latents if self.mode == "img2img" else None
         return self.backbone.generate(latents=start, options=self.options, **tokens)

@@ -62,10 +62,7 @@ def compute_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, batch_size: int =
         images = to_backbone_size(stimuli.images_tensor(ids[start : start + batch_size]), vd.info.image_size)
         latents.append(vd.encode(images))
         image_tokens.append(vd.image_tokens(images))
-        batch_captions = captions[start : start + batch_size]
-        tokens = vd.text_tokens([c for caps in batch_captions for c in caps])
-        counts = [len(caps) for caps in batch_captions]
-        text_tokens.extend(group.mean(dim=0, keepdim=True) for group in torch.split(tokens, counts))
+        text_tokens.append(vd.caption_tokens(captions[start : start + batch_size]))
     return Targets(torch.cat(latents), torch.cat(image_tokens), torch.cat(text_tokens))
 
 

@@ -153,6 +153,12 @@ class VersatileBackbone:
             out.append(text_tokens(self.text_encoder, ids.to(self.device)).cpu())
         return torch.cat(out)
 
+    def caption_tokens(self, captions: list[list[str]]) -> torch.Tensor:
+        """Mean VD text tokens of each image's captions (Brain-Diffuser's caption target): [N, L, D]."""
+        counts = [len(five) for five in captions]
+        flat = self.text_tokens([c for five in captions for c in five])
+        return torch.stack([part.mean(0) for part in flat.split(counts)])
+
     @cached_property
     def uncond_image_tokens(self) -> torch.Tensor:
         """Tokens of a mid-grey image, VD's unconditional image input: [1, L, D]."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.vd_oracle import VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE, caption_tokens
+from baselines.vd_oracle import VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE
 from eval.data.prepare import build_subject
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions
@@ -36,6 +36,6 @@ def test_caption_tokens_average_each_images_captions(tiny_vd_dir):
 
     vd = VersatileBackbone.load(tiny_vd_dir)
     captions = [["a red ball", "a ball"], ["two cats", "cats", "a pair of cats"]]
-    tokens = caption_tokens(vd, captions)
+    tokens = vd.caption_tokens(captions)
     assert tokens.shape == (2, *vd.info.text_token_shape)
     assert torch.allclose(tokens[1], vd.text_tokens(captions[1]).mean(0), atol=1e-6)

@@ -95,6 +95,4 @@ def test_command_line_run_writes_results_with_brain_maps(havir_vd_dir, tmp_path,
     for name in ("brainmap_structural", "brainmap_semantic", "brainmap_semantic_nifti"):
         assert (tmp_path / "results" / result["artifacts"][name]).resolve().is_file(), name
     pages = [p.read_text() for p in tmp_path.rglob("*.html")]
-    assert pages and any(
-        f'<img src="artifacts/{result_path.stem}/brainmap_semantic.png"' in p for p in pages
-    )
+    assert pages and any(f'<img src="artifacts/{result_path.stem}/brainmap_semantic.png"' in p for p in pages)
