@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,7 @@ class FeatureScorer:
         self.device = device
         self._loaded: dict[str, LoadedExtractor] = {}
         self._gt: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        self._pending_writes: list[Future] = []
 
     def extractor(self, name: str) -> LoadedExtractor:
         """The loaded extractor `name` of the protocol (loaded on first use)."""
@@ -98,7 +100,13 @@ class FeatureScorer:
         key = (name, fingerprint)
         if key not in self._gt:
             self._gt[key] = cached_features(
-                self.extractor(name), images, fingerprint, self.protocol, cache_dir=self.cache_dir, device=self.device
+                self.extractor(name),
+                images,
+                fingerprint,
+                self.protocol,
+                cache_dir=self.cache_dir,
+                device=self.device,
+                pending_writes=self._pending_writes,
             )
         return self._gt[key]
 
@@ -130,7 +138,13 @@ class FeatureScorer:
                 else:
                     out[feature.metric] = correlation_distance(g, r)
             del recon_features
+        self.wait_for_cache_writes()
         return out
+
+    def wait_for_cache_writes(self) -> None:
+        """Block until the ground-truth features computed so far are on disk (raises a failed write's error)."""
+        while self._pending_writes:
+            self._pending_writes.pop(0).result()
 
     @property
     def comparable_to_published(self) -> bool:

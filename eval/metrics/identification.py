@@ -3,8 +3,8 @@
 Features are standardised once per image (row centred, unit norm), so every Pearson correlation is one dot
 product: the whole ground-truth x reconstruction correlation matrix is one float32 N x D by D x N product,
 never the naive float64 2N x D correlation matrix. Comparisons within float32 error of a tie are settled
-exactly in float64, as the sign of (g_j - g_i) . r_i, so ties (identical ground-truth features) lose as the
-definition says.
+again as the sign of (g_j - g_i) . r_i summed in float64, so ties (identical ground-truth features) lose as
+the definition says.
 """
 
 from __future__ import annotations
@@ -22,31 +22,36 @@ log = logging.getLogger(__name__)
 # 200k dimensions stays below 1e-5).
 NEAR_TIE = 1e-4
 _ROW_CHUNK = 256  # rows per float64 step when standardising
-_TIE_CHUNK = 64  # float64 difference vectors per step when settling near ties
+_TIE_CHUNK = 64  # near-tie comparisons settled per step
 
 
-def standardise_rows(features: torch.Tensor | np.ndarray) -> torch.Tensor:
+def standardise_rows(features: torch.Tensor | np.ndarray, out: torch.Tensor | None = None) -> torch.Tensor:
     """Each row centred and scaled to unit norm (float64 sums, float32 result; constant rows become 0).
 
     Args:
         features: [N, ...] features of N images (flattened per image).
+        out: Where to write the result (float32 [N, D]); the work is done in place there, with no
+            temporaries of the features' size.
 
     Returns:
-        float32 [N, D] with r(x_i, y_j) = x_i . y_j for two standardised sets.
+        float32 [N, D] with r(x_i, y_j) = x_i . y_j for two standardised sets (`out` when given).
     """
     x = torch.as_tensor(features)
     x = x.reshape(x.shape[0], -1)
-    out = torch.empty(x.shape, dtype=torch.float32)
+    if out is None:
+        out = torch.empty(x.shape, dtype=torch.float32)
+    elif out.shape != x.shape or out.dtype != torch.float32:
+        raise InputError(f"standardise_rows: out must be float32 {list(x.shape)}, found {out.dtype} {list(out.shape)}")
     constant = 0
     for start in range(0, x.shape[0], _ROW_CHUNK):
         rows = x[start : start + _ROW_CHUNK]
+        target = out[start : start + _ROW_CHUNK]
         # Sums in float64; the centred values themselves need no more than float32, the type of the result.
         mean = rows.mean(dim=1, keepdim=True, dtype=torch.float64)
-        centred = (rows - mean).float() if rows.dtype == torch.float64 else rows - mean.to(rows.dtype)
-        norm = torch.linalg.vector_norm(centred, dim=1, keepdim=True, dtype=torch.float64)
+        torch.sub(rows, mean.to(rows.dtype), out=target) if rows.dtype == torch.float32 else target.copy_(rows - mean)
+        norm = torch.linalg.vector_norm(target, dim=1, keepdim=True, dtype=torch.float64)
         constant += int((norm == 0).sum())
-        scale = torch.where(norm > 0, 1 / norm.clamp_min(1e-300), 0.0).float()
-        out[start : start + _ROW_CHUNK] = centred.float().mul_(scale)
+        target.mul_(torch.where(norm > 0, 1 / norm.clamp_min(1e-300), 0.0).float())
     if constant:
         log.warning("%d image(s) have constant features: their correlations are undefined, scored as 0", constant)
     return out
@@ -80,16 +85,23 @@ def two_way_identification(gt: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
     below = corr < (diag - NEAR_TIE)
     near = (corr - diag).abs() <= NEAR_TIE
     near.fill_diagonal_(False)
-    near[:, (recon == 0).all(dim=1)] = False  # constant features: r = 0 with everything, all ties, none won
+    # Constant features standardise to an all-zero row: r = 0 with everything, all ties, none won.
+    near[:, torch.linalg.vector_norm(recon, dim=1) == 0] = False
     counts = below.sum(dim=0).to(torch.int64)
     j_idx, i_idx = near.nonzero(as_tuple=True)
     for start in range(0, j_idx.numel(), _TIE_CHUNK):
-        j = j_idx[start : start + _TIE_CHUNK]
-        i = i_idx[start : start + _TIE_CHUNK]
-        difference = gt[j].double() - gt[i].double()  # exactly 0 for identical ground truth: a tie
-        wins = (difference * recon[i].double()).sum(dim=1) < 0
-        counts.index_add_(0, i, wins.to(torch.int64))
+        counts.index_add_(0, *_wins(gt, recon, j_idx[start : start + _TIE_CHUNK], i_idx[start : start + _TIE_CHUNK]))
     return counts.numpy().astype(np.float64) / (n - 1)
+
+
+def _wins(gt: torch.Tensor, recon: torch.Tensor, j: torch.Tensor, i: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Comparisons (j, i) settled again as the sign of (g_j - g_i) . r_i: (reconstructions, wins).
+
+    Identical ground truths make the difference exactly 0: a tie, which loses. The products are summed in
+    float64, so the sign is right down to the float32 rounding of the standardised features themselves.
+    """
+    difference = gt[j] - gt[i]
+    return i, ((difference * recon[i]).sum(dim=1, dtype=torch.float64) < 0).to(torch.int64)
 
 
 def identification_counts(scores: np.ndarray) -> int:

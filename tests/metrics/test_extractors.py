@@ -92,3 +92,49 @@ def test_feature_cache_key_changes_with_everything_that_changes_the_inputs() -> 
         feature_key(loaded, protocol, "other images"),
     ]
     assert len({key, *variants}) == 1 + len(variants)
+
+
+class _TinyNet(torch.nn.Module):
+    """Two nodes of an untrained convolution: enough to check the extraction pipeline's bookkeeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 5, stride=4)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.conv(x)
+        return {"conv": h, "pooled": h.mean(dim=(2, 3))}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pipelined_extraction_equals_one_forward_pass_per_image_and_the_cache_returns_it(tmp_path, threads) -> None:
+    from eval.metrics.features import cached_features, extract
+    from eval.metrics.identification import standardise_rows
+    from eval.metrics.preprocess import network_input
+    from eval.metrics.weights import LoadedExtractor
+
+    torch.manual_seed(0)
+    protocol = PROTOCOLS["mindeye-synth"]
+    loaded = LoadedExtractor(net=_TinyNet(), spec=protocol.extractors["effnet"], provenance={"source": "test"})
+    images = torch.rand(11, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        direct = loaded.net(network_input(images, loaded.spec, protocol))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        pipelined = extract(loaded, images, protocol, batch_size=4)  # batches of 4, 4 and 3
+        pending: list = []
+        first = cached_features(
+            loaded, images, "eleven", protocol, cache_dir=tmp_path, batch_size=3, pending_writes=pending
+        )
+    finally:
+        torch.set_num_threads(before)
+    assert len(pending) == 1
+    pending[0].result()
+    again = cached_features(loaded, images, "eleven", protocol, cache_dir=tmp_path)
+    for node in ("conv", "pooled"):
+        expected = standardise_rows(direct[node]).numpy()
+        np.testing.assert_allclose(pipelined[node], expected, atol=1e-6)
+        np.testing.assert_array_equal(first[node], pipelined[node])
+        assert isinstance(again[node], np.memmap)  # read back from the cache entry written in the background
+        np.testing.assert_array_equal(again[node], first[node])

@@ -95,3 +95,14 @@ def test_paired_bootstrap_sees_a_small_consistent_difference() -> None:
     assert paired_bootstrap(a, b, direction="lower")["p_a_not_better"] == 1.0
     with pytest.raises(InputError, match="same images"):
         paired_bootstrap(a, b[:10])
+
+
+def test_standardise_rows_writes_in_place_into_out_and_checks_it() -> None:
+    features = torch.randn(5, 7, 3, generator=torch.Generator().manual_seed(3)) * 4 + 2
+    out = torch.full((5, 21), float("nan"))
+    assert standardise_rows(features, out=out) is out
+    np.testing.assert_array_equal(out.numpy(), standardise_rows(features).numpy())
+    np.testing.assert_allclose(out.sum(dim=1).numpy(), 0, atol=1e-5)
+    np.testing.assert_allclose(out.norm(dim=1).numpy(), 1, atol=1e-6)
+    with pytest.raises(InputError, match=r"out must be float32 \[5, 21\], found torch.float64"):
+        standardise_rows(features, out=torch.empty(5, 21, dtype=torch.float64))
