@@ -78,4 +78,4 @@ def test_ssim_982_pairs_425px_vs_skimage(benchmark, gray_pairs) -> None:
         max_abs_diff=max_abs_diff,
     )
     assert max_abs_diff < 1e-6
-    assert skimage_s / ours_s > 1.0  # figure to reach: faster than the scikit-image loop it replaces
+    assert skimage_s / ours_s >= 10.0  # figure to reach: at least 10x the scikit-image loop it replaces
