@@ -72,17 +72,41 @@ def pixcorr_per_image(gt: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
         float64 [N]; NaN where either image is constant (as numpy.corrcoef).
     """
     _check_pair(gt, recon, "pixcorr_per_image")
-    return _per_image(_pearson, gt, recon)
+    return map_pairs(_pearson, gt, recon)
 
 
 def _pearson(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    # float64 and centred first: the sums run over ~540k values per image.
+    # float64 and centred first: the sums run over ~540k values per image. Both images of a pair are centred
+    # in one reused buffer, and one product gives all three sums of products (aa, ab, bb).
     n = x.shape[0]
-    a = x.reshape(n, -1).to(torch.float64, copy=True)  # a copy, so centring in place leaves x alone
-    b = y.reshape(n, -1).to(torch.float64, copy=True)
-    a.sub_(a.mean(dim=1, keepdim=True))
-    b.sub_(b.mean(dim=1, keepdim=True))
-    return torch.linalg.vecdot(a, b) / torch.sqrt(torch.linalg.vecdot(a, a) * torch.linalg.vecdot(b, b))
+    pair = _buffer("pearson", (n, 2, x[0].numel()), x.device)
+    pair[:, 0].copy_(_values(x))
+    pair[:, 1].copy_(_values(y))
+    pair.sub_(pair.mean(dim=2, keepdim=True))
+    gram = torch.bmm(pair, pair.transpose(1, 2))
+    return gram[:, 0, 1] / torch.sqrt(gram[:, 0, 0] * gram[:, 1, 1])
+
+
+def _values(images: torch.Tensor) -> torch.Tensor:
+    """Each image's values as one row [N, D], in memory order (a view for channels-last and contiguous
+    images): Pearson r only needs both images of a pair in the same order."""
+    if images.ndim == 4 and images.is_contiguous(memory_format=torch.channels_last):
+        images = images.permute(0, 2, 3, 1)
+    return images.reshape(images.shape[0], -1)
+
+
+_buffers = threading.local()  # each thread's scratch buffers by purpose, reused while their shape repeats
+
+
+def _buffer(purpose: str, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """A float64 scratch buffer of this thread (contents undefined), kept for the next call of the same shape."""
+    key = (shape, device)
+    cached = getattr(_buffers, purpose, None)
+    if cached is None or cached[0] != key:
+        with torch.inference_mode(False):  # a normal tensor: reusable in and outside inference mode
+            cached = (key, torch.empty(shape, dtype=torch.float64, device=device))
+        setattr(_buffers, purpose, cached)
+    return cached[1]
 
 
 def gaussian_window(sigma: float, truncate: float) -> torch.Tensor:
@@ -209,7 +233,7 @@ def ssim_per_image(
             f"ssim_per_image: images must be at least {window} px on each side, found {list(gt_gray.shape[-2:])}"
         )
     constants = dict(sigma=float(sigma), truncate=float(truncate), c1=(k1 * data_range) ** 2, c2=(k2 * data_range) ** 2)
-    return _per_image(functools.partial(_ssim_mean, columns=mode == "columns", **constants), gt_gray, recon_gray)
+    return map_pairs(functools.partial(_ssim_mean, columns=mode == "columns", **constants), gt_gray, recon_gray)
 
 
 _plans = threading.local()  # each thread's last _FilterPlan, reused while the image shape repeats
@@ -262,18 +286,22 @@ def single_threaded_ops() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _per_image(
+def map_pairs(
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
-    """fn over image pairs: batches of _GPU_STEP on a GPU; on CPU one image per task, one task per core."""
+    """fn over image pairs, results concatenated: batches of _GPU_STEP on a GPU; on CPU one image per task,
+    one task per core (inside a task, torch runs single-threaded and nested calls run sequentially)."""
     workers = torch.get_num_threads()
     if x.device.type != "cpu":
         return torch.cat([fn(x[i : i + _GPU_STEP], y[i : i + _GPU_STEP]) for i in range(0, x.shape[0], _GPU_STEP)])
     pairs = [(x[i : i + 1], y[i : i + 1]) for i in range(x.shape[0])]
-    if workers == 1 or len(pairs) == 1:
-        return torch.cat([fn(a, b) for a, b in pairs])
-    with single_threaded_ops(), ThreadPoolExecutor(max_workers=workers) as pool:
-        return torch.cat(list(pool.map(lambda pair: fn(*pair), pairs)))
+    # Always single-threaded ops, also for one pair: some kernels (the bilinear resize) round differently
+    # with more threads, and a pair's scores must not depend on how many others came with it.
+    with single_threaded_ops():
+        if workers == 1 or len(pairs) == 1:
+            return torch.cat([fn(a, b) for a, b in pairs])
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return torch.cat(list(pool.map(lambda pair: fn(*pair), pairs)))
 
 
 def _check_pair(a: torch.Tensor, b: torch.Tensor, where: str) -> None:

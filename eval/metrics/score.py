@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict
 
@@ -10,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from eval.errors import InputError
-from eval.metrics.pixel import pixcorr_per_image, rgb_to_gray, ssim_per_image
+from eval.metrics.pixel import map_pairs, pixcorr_per_image, rgb_to_gray, ssim_per_image
 from eval.metrics.preprocess import common_images, resize
 from eval.metrics.protocol import MetricProtocol, get_protocol
 
@@ -67,7 +68,12 @@ def validate_images(images: torch.Tensor | np.ndarray, name: str, expected_count
 
 
 def protocol_images(images: torch.Tensor, protocol: MetricProtocol) -> torch.Tensor:
-    """The protocol's resizes for PixCorr and SSIM: to the common size (if any), then to the metric size."""
+    """The protocol's resizes for PixCorr and SSIM: to the common size (if any), then to the metric size.
+
+    The images are resized in channels-last memory order: the same values, bit for bit, and on CPU over
+    twice as fast for 3-channel images (measured, torch 2.14); the result is channels-last too.
+    """
+    images = images.contiguous(memory_format=torch.channels_last)
     return resize(common_images(images, protocol), protocol.metric_size, protocol.interpolation, protocol.antialias)
 
 
@@ -99,18 +105,16 @@ def score_pixel_metrics(
     n = gt.shape[0]
     pixcorr = np.empty(n, dtype=np.float64)
     ssim = np.empty(n, dtype=np.float64)
+    scores_of = functools.partial(_pair_scores, protocol=spec)
     with (
         torch.inference_mode(),
         tqdm(total=n, desc=f"PixCorr+SSIM ({spec.name})", unit="img", disable=None, leave=False) as bar,
     ):
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            g = protocol_images(gt[start:stop].to(device), spec)
-            r = protocol_images(recon[start:stop].to(device), spec)
-            pixcorr[start:stop] = pixcorr_per_image(g, r).cpu().numpy()
-            gray_g = rgb_to_gray(g, spec.gray_weights)
-            gray_r = rgb_to_gray(r, spec.gray_weights)
-            ssim[start:stop] = ssim_per_image(gray_g, gray_r, **asdict(spec.ssim), mode=spec.ssim_mode).cpu().numpy()
+            # Image by image, resizes included: each pair's steps then work on a few MB that stay in cache.
+            scores = map_pairs(scores_of, gt[start:stop].to(device), recon[start:stop].to(device)).cpu().numpy()
+            pixcorr[start:stop], ssim[start:stop] = scores[:, 0], scores[:, 1]
             bar.update(stop - start)
     undefined = np.isnan(pixcorr)
     if undefined.any():
@@ -121,3 +125,22 @@ def score_pixel_metrics(
         )
         pixcorr[undefined] = 0.0
     return {"pixcorr": pixcorr, "ssim": ssim}
+
+
+def _pair_scores(gt: torch.Tensor, recon: torch.Tensor, protocol: MetricProtocol) -> torch.Tensor:
+    """PixCorr and SSIM of a few image pairs under `protocol`, float64 [n, 2]."""
+    g = protocol_images(gt, protocol)
+    r = protocol_images(recon, protocol)
+    gray_g = rgb_to_gray(g, protocol.gray_weights)
+    gray_r = rgb_to_gray(r, protocol.gray_weights)
+    ssim = ssim_per_image(gray_g, gray_r, **asdict(protocol.ssim), mode=protocol.ssim_mode)
+    pixcorr = pixcorr_per_image(g, r)
+    # A constant image has no correlation; decided on the image as given, since the resize's float32
+    # rounding can leave ~1e-8 of noise on a constant image, which would correlate with anything.
+    pixcorr[_is_constant(gt) | _is_constant(recon)] = torch.nan
+    return torch.stack([pixcorr, ssim], dim=1)
+
+
+def _is_constant(images: torch.Tensor) -> torch.Tensor:
+    flat = images.reshape(images.shape[0], -1)
+    return flat.amax(dim=1) == flat.amin(dim=1)
