@@ -4,8 +4,8 @@ SSIM reproduces scikit-image's `structural_similarity(gaussian_weights=True, use
 (>= 0.20) to float64 rounding: the same 11-tap Gaussian (scipy.ndimage's kernel and radius rule), the same
 half-sample-symmetric border ("reflect" in scipy, "symmetric" in numpy), the same 5 px crop of the map.
 Only the map's interior, which the crop keeps and which never reads a reflected border value, is computed.
-Each 1-D pass of the separable filter is one product with a block-banded matrix over strided windows of a
-reused buffer (BLAS speed on CPU, any CUDA device too), so a pair of images costs a handful of large ops.
+Each 1-D pass of the separable filter is one or two products with a block-banded matrix over strided windows
+of a reused buffer (BLAS speed on CPU, any CUDA device too), so a pair of images costs a handful of large ops.
 
 On CPU, images are spread over one worker thread per torch thread, each running single-threaded ops: at
 these sizes that is 2x faster than torch's intra-op threads, whose barriers also stall badly when other
@@ -30,7 +30,7 @@ GRAY_WEIGHTS = (0.2125, 0.7154, 0.0721)  # scikit-image rgb2gray (ITU-R BT.709 l
 # on a 2-core AVX-512 CPU.
 _BLOCK_H = 10
 _BLOCK_W = 10
-# Images per step on a GPU: four float64 425 px moment maps each, about 0.5 GB of buffers per step.
+# Images per step on a GPU: three buffers of four float64 425 px maps each, about 0.3 GB per step.
 _GPU_STEP = 16
 # Rows of the SSIM map combined per step: four filtered maps and two scratch bands stay within a 2 MB cache.
 _TAIL_ROWS = 48

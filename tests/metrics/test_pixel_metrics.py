@@ -175,3 +175,15 @@ def test_braindiffuser_column_ssim_equals_skimage_with_columns_as_channels(pairs
     assert np.abs(two_d - ours).max() > 0.01  # the two definitions really differ on these pairs
     scores = score_pixel_metrics(gt, recon, protocol="braindiffuser")
     np.testing.assert_allclose(scores["ssim"], ref, rtol=0, atol=1e-5)  # float32 grey, as the pipeline runs it
+
+
+@pytest.mark.parametrize("mode", ["2d", "columns"])
+def test_batched_ssim_as_on_a_gpu_equals_image_by_image(pairs, mode) -> None:
+    """Several images per filter step (the GPU path) give the per-image answer, in both SSIM modes."""
+    from eval.metrics.pixel import _ssim_mean
+
+    gt, recon = (rgb_to_gray(protocol_images(t, MINDEYE)).double() for t in pairs)
+    constants = dict(sigma=1.5, truncate=3.5, c1=1e-4, c2=9e-4, columns=mode == "columns")
+    batched = _ssim_mean(gt, recon, **constants)
+    single = ssim_per_image(gt, recon, mode=mode)
+    torch.testing.assert_close(batched, single, rtol=0, atol=1e-12)
