@@ -48,7 +48,10 @@ def standardise_rows(features: torch.Tensor | np.ndarray, out: torch.Tensor | No
         target = out[start : start + _ROW_CHUNK]
         # Sums in float64; the centred values themselves need no more than float32, the type of the result.
         mean = rows.mean(dim=1, keepdim=True, dtype=torch.float64)
-        torch.sub(rows, mean.to(rows.dtype), out=target) if rows.dtype == torch.float32 else target.copy_(rows - mean)
+        if rows.dtype == torch.float32:
+            torch.sub(rows, mean.float(), out=target)
+        else:
+            target.copy_(rows - mean)
         norm = torch.linalg.vector_norm(target, dim=1, keepdim=True, dtype=torch.float64)
         constant += int((norm == 0).sum())
         target.mul_(torch.where(norm > 0, 1 / norm.clamp_min(1e-300), 0.0).float())

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -79,7 +80,8 @@ def _pearson(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # float64 and centred first: the sums run over ~540k values per image. Both images of a pair are centred
     # in one reused buffer, and one product gives all three sums of products (aa, ab, bb).
     n = x.shape[0]
-    pair = _buffer("pearson", (n, 2, x[0].numel()), x.device)
+    shape = (n, 2, x[0].numel())
+    pair = _reused("pearson", (shape, x.device), lambda: torch.empty(shape, dtype=torch.float64, device=x.device))
     pair[:, 0].copy_(_values(x))
     pair[:, 1].copy_(_values(y))
     pair.sub_(pair.mean(dim=2, keepdim=True))
@@ -95,17 +97,19 @@ def _values(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(images.shape[0], -1)
 
 
-_buffers = threading.local()  # each thread's scratch buffers by purpose, reused while their shape repeats
+_per_thread = threading.local()  # each thread's reusable buffers and plans, by purpose
 
 
-def _buffer(purpose: str, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-    """A float64 scratch buffer of this thread (contents undefined), kept for the next call of the same shape."""
-    key = (shape, device)
-    cached = getattr(_buffers, purpose, None)
+def _reused(purpose: str, key: tuple, make: Callable[[], Any]) -> Any:
+    """This thread's object for `purpose`, made anew (by `make`) only when `key` differs from the last call's.
+
+    Made outside inference mode: normal tensors can be reused both in and outside it.
+    """
+    cached = getattr(_per_thread, purpose, None)
     if cached is None or cached[0] != key:
-        with torch.inference_mode(False):  # a normal tensor: reusable in and outside inference mode
-            cached = (key, torch.empty(shape, dtype=torch.float64, device=device))
-        setattr(_buffers, purpose, cached)
+        with torch.inference_mode(False):
+            cached = (key, make())
+        setattr(_per_thread, purpose, cached)
     return cached[1]
 
 
@@ -236,22 +240,13 @@ def ssim_per_image(
     return map_pairs(functools.partial(_ssim_mean, columns=mode == "columns", **constants), gt_gray, recon_gray)
 
 
-_plans = threading.local()  # each thread's last _FilterPlan, reused while the image shape repeats
-
-
-def _plan_for(*key) -> _FilterPlan:
-    if getattr(_plans, "key", None) != key:
-        with torch.inference_mode(False):  # normal tensors: reusable in and outside inference mode
-            _plans.plan, _plans.key = _FilterPlan(*key), key
-    return _plans.plan
-
-
 def _ssim_mean(
     x: torch.Tensor, y: torch.Tensor, sigma: float, truncate: float, c1: float, c2: float, columns: bool
 ) -> torch.Tensor:
     # float64 throughout: the variances are differences of nearly equal moments (uxx - ux^2), and an error
     # of 1e-8 there moves a flat region's SSIM by 1e-5 (the denominator floor is c2 = 9e-4).
-    plan = _plan_for(x.shape[0], 4, *x.shape[-2:], sigma, truncate, columns, x.device)
+    key = (x.shape[0], 4, *x.shape[-2:], sigma, truncate, columns, x.device)
+    plan = _reused("ssim", key, lambda: _FilterPlan(*key))
     maps = plan.inputs()
     a, b = maps[:, :, 0], maps[:, :, 1]
     a.copy_(x)
