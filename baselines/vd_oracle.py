@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import torch
-import torch.nn.functional as F
 
 from eval.backbone.sampling import GenerationOptions
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs
 from eval.errors import HarnessError
+from eval.metrics.preprocess import resize
 
 # Brain-Diffuser's settings (strength 0.75, guidance 7.5, text weight 0.4, DDIM, eta 0) at 20 steps.
 ORACLE_OPTIONS = GenerationOptions(steps=20, strength=0.75, guidance_scale=7.5, mix_ratio=0.4, scheduler="ddim")
@@ -29,9 +29,7 @@ ORACLE_OPTIONS = GenerationOptions(steps=20, strength=0.75, guidance_scale=7.5, 
 
 def backbone_images(images: torch.Tensor, size: int) -> torch.Tensor:
     """Images resized to the backbone's square size (bicubic with antialias, as a PIL resize would)."""
-    if tuple(images.shape[-2:]) == (size, size):
-        return images
-    return F.interpolate(images, size=(size, size), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    return resize(images, size, "bicubic", antialias=True)
 
 
 class VdOracle:

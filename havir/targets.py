@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
@@ -22,6 +21,7 @@ from eval.atomic import atomic_path
 from eval.backbone.locate import MANIFEST, model_files
 from eval.cache import cache_root, stable_hash
 from eval.data.stimuli import Stimuli
+from eval.metrics.preprocess import resize
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,7 @@ def backbone_identity(folder: Path) -> str:
 
 def to_backbone_size(images: torch.Tensor, size: int) -> torch.Tensor:
     """Images [N, 3, H, W] resized (bilinear, antialiased) to the autoencoder's side."""
-    if tuple(images.shape[-2:]) == (size, size):
-        return images
-    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    return resize(images, size, "bilinear", antialias=True).clamp(0, 1)  # rounding may step just outside [0, 1]
 
 
 def compute_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, batch_size: int = 64) -> Targets:
