@@ -107,12 +107,6 @@ def _wins(gt: torch.Tensor, recon: torch.Tensor, j: torch.Tensor, i: torch.Tenso
     return i, ((difference * recon[i]).sum(dim=1, dtype=torch.float64) < 0).to(torch.int64)
 
 
-def identification_counts(scores: np.ndarray) -> int:
-    """The total number of won comparisons behind per-image two-way scores (each score is count / (N - 1))."""
-    n = len(scores)
-    return int(np.rint(np.asarray(scores, dtype=np.float64) * (n - 1)).sum())
-
-
 def correlation_distance(gt: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
     """Per-pair correlation distance 1 - r(g_i, r_i), clipped to [0, 2] as scipy.spatial.distance.correlation
     does, float64 [N]."""

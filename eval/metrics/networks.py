@@ -134,14 +134,6 @@ def wrap(architecture: str, model: nn.Module, nodes: tuple[str, ...]) -> NodeNet
     return NodeNet(body, nodes).eval()
 
 
-def seeded_clip_tower(seed: int) -> nn.Module:
-    """A small CLIP vision tower initialised from `seed` (transformers' own initialisation)."""
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    torch.manual_seed(seed)
-    return CLIPVisionModelWithProjection(CLIPVisionConfig(**SEEDED_CLIP_CONFIG)).eval()
-
-
 def load_clip_file(path: str, openai_release: bool) -> nn.Module:
     """OpenAI CLIP ViT-L/14 from a local file: OpenAI's own release, or an open_clip state dict (HF cache)."""
     import open_clip
