@@ -39,7 +39,12 @@ def bootstrap_mean_ci(values: Any, n_boot: int = 2000, confidence: float = 0.95,
     Raises:
         InputError: `values` is empty, not 1-D or not finite.
     """
-    array = _as_values(values)
+    _, low, high = _bootstrap_means(_as_values(values), n_boot, confidence, seed)
+    return low, high
+
+
+def _bootstrap_means(array: np.ndarray, n_boot: int, confidence: float, seed: int) -> tuple[np.ndarray, float, float]:
+    """The means of `n_boot` seeded resamples of `array` (with replacement), and their percentile interval."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), found {confidence}")
     if n_boot < 1:
@@ -55,7 +60,7 @@ def bootstrap_mean_ci(values: Any, n_boot: int = 2000, confidence: float = 0.95,
     )
     alpha = (1 - confidence) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
-    return float(low), float(high)
+    return means, float(low), float(high)
 
 
 def summarise(values: Any, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
@@ -98,20 +103,13 @@ def paired_bootstrap(
     if direction not in ("higher", "lower"):
         raise ValueError(f"direction must be 'higher' or 'lower', found {direction!r}")
     diff = a - b
-    n = diff.size
-    rng = np.random.default_rng(seed)
-    rows = max(1, _MAX_BLOCK_ELEMENTS // n)
-    means = np.concatenate(
-        [diff[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1) for start in range(0, n_boot, rows)]
-    )
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
+    means, low, high = _bootstrap_means(diff, n_boot, confidence, seed)
     not_better = means <= 0 if direction == "higher" else means >= 0
     return {
         "difference": float(diff.mean()),
-        "ci95": [float(low), float(high)],
+        "ci95": [low, high],
         "p_a_not_better": float(not_better.mean()),
-        "n": int(n),
+        "n": int(diff.size),
     }
 
 
