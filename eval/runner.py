@@ -107,9 +107,8 @@ def feature_scorer(config: RunConfig, source: DataSource) -> tuple[RunConfig, Fe
 
     protocol = resolve_protocol(config.protocol, source.name)
     weights = resolve_weight_source(config.weights_source, source.name)
-    if weights_dir := config.weights_dir:
-        if not weights_dir.is_dir():
-            raise ConfigError(f"--weights-dir: expected a folder of weight files, found nothing at {weights_dir}")
+    if config.weights_dir is not None and not config.weights_dir.is_dir():
+        raise ConfigError(f"--weights-dir: expected a folder of weight files, found nothing at {config.weights_dir}")
     config = replace(config, protocol=protocol.name, weights_source=weights)
     scorer = FeatureScorer(
         protocol,
