@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from eval.atomic import atomic_folder, atomic_path
-from eval.cache import cache_root
+from eval.cache import Cache
 from eval.config import RunConfig
 from eval.data.prepare import load_subject
 from eval.data.source import DataSource, resolve_source
@@ -115,7 +115,7 @@ def feature_scorer(config: RunConfig, source: DataSource) -> tuple[RunConfig, Fe
         weights,
         calibration=lambda: calibration_set(source.root),
         weights_dir=config.weights_dir,
-        cache_dir=config.cache_dir,
+        cache=config.cache_dir,
         device=config.device,
     )
     scorer.load_all()
@@ -132,13 +132,7 @@ def subject_data(config: RunConfig, source: DataSource, subject: int) -> Subject
 
 def checkpoint_folder(cache_dir: Path | None, decoder: str, variant: str, data: SubjectData, seed: int) -> Path:
     """Where the checkpoint of `decoder` (`variant`: ablation or training variant) fitted on `data` lives."""
-    return (
-        cache_root(cache_dir)
-        / "checkpoints"
-        / decoder
-        / variant
-        / f"subj{data.subject:02d}-seed{seed}-{data.fingerprint[:16]}"
-    )
+    return Cache.at(cache_dir).checkpoint(decoder, variant, data.subject, seed, data.fingerprint)
 
 
 def fit_or_load(spec: DecoderSpec, decoder: Decoder, config: RunConfig, data: SubjectData, stimuli: Stimuli) -> str:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from eval.atomic import atomic_path
 from eval.backbone.locate import MANIFEST, model_files
-from eval.cache import cache_root, stable_hash
+from eval.cache import Cache, stable_hash
 from eval.data.stimuli import Stimuli
 from eval.metrics.preprocess import resize
 
@@ -64,22 +64,20 @@ def compute_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, batch_size: int =
     return Targets(torch.cat(latents), torch.cat(image_tokens), torch.cat(text_tokens))
 
 
-def cached_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, cache_dir: Path | None = None) -> Targets:
+def cached_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, cache: Cache | None = None) -> Targets:
     """`compute_targets`, read from or written to the cache (atomically)."""
     ids = np.asarray(nsd_ids, dtype=np.int64)
-    key = stable_hash(
-        {
+    cache = Cache.at(cache)
+    key = {
             "version": TARGETS_VERSION,
             "backbone": backbone_identity(Path(vd.info.folder)),
             "stimuli": str(stimuli.images_path.resolve()),
             "stimuli_size": stimuli.images_path.stat().st_size,
             "ids": hashlib.sha256(ids.tobytes()).hexdigest(),
-        },
-        length=32,
-    )
-    path = cache_root(cache_dir) / "havir-targets" / f"{key}.safetensors"
-    if path.is_file():
-        stored = load_file(str(path))
+    }
+    path = cache.entry("targets", key, length=32, suffix=".safetensors")
+    stored = cache.read(path, lambda entry: load_file(str(entry)), "HAVIR targets")
+    if stored is not None:
         log.info("HAVIR targets read from %s", path)
         return Targets(stored["latents"], stored["image_tokens"], stored["text_tokens"])
     targets = compute_targets(vd, stimuli, ids)

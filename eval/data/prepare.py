@@ -12,7 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from eval.atomic import atomic_folder
-from eval.cache import cache_root, stable_hash
+from eval.cache import Cache, stable_hash
 from eval.data import layout
 from eval.data.betas import VoxelIndex, read_session, session_files
 from eval.data.design import SubjectTrials, load_design, subject_trials
@@ -30,14 +30,16 @@ def recipe_of(options: PrepareOptions) -> VoxelRecipe:
     return VoxelRecipe.from_dict(options.recipe) if options.recipe else DEFAULT_RECIPE
 
 
-def load_subject(root: Path, subject: int, options: PrepareOptions, cache_dir: Path | None = None) -> SubjectData:
+def load_subject(root: Path, subject: int, options: PrepareOptions, cache: Cache | None = None) -> SubjectData:
     """Prepared data of `subject`, from the cache when its source files and options are unchanged."""
     root = Path(root)
     key = _source_key(root, subject, options)
-    folder = cache_root(cache_dir) / "prepared" / f"{layout.subject_tag(subject)}-{key[:24]}"
-    if (folder / "meta.json").is_file():
+    cache = Cache.at(cache)
+    folder = cache.entry("prepared", key, prefix=layout.subject_tag(subject))
+    cached = cache.read(folder, SubjectData.load, f"prepared data of subject {subject}")
+    if cached is not None:
         log.info("subject %d: prepared data from cache %s", subject, folder)
-        return SubjectData.load(folder)
+        return cached
     data = build_subject(root, subject, options)
     with atomic_folder(folder) as tmp:
         data.save(tmp)

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.cache import cache_root
+from eval.cache import Cache
 from eval.data import layout
 from eval.errors import DataError
 
@@ -28,7 +28,7 @@ class DataSource:
 
 
 def resolve_source(
-    nsd_root: str | os.PathLike[str] | None, cache_dir: Path | None = None, synth_preset: str = "default"
+    nsd_root: str | os.PathLike[str] | None, cache: Cache | None = None, synth_preset: str = "default"
 ) -> DataSource:
     """The data source for a run: `nsd_root` when given, else the embedded SynthNSD (generated if absent)."""
     if nsd_root is not None:
@@ -40,15 +40,15 @@ def resolve_source(
         if (root / SYNTH_MARKER).is_file():
             return DataSource("synthnsd", root, f"synthnsd at {root}")
         return DataSource("nsd", root, f"NSD at {root}")
-    return embedded_synthnsd(cache_dir, synth_preset)
+    return embedded_synthnsd(cache, synth_preset)
 
 
-def embedded_synthnsd(cache_dir: Path | None = None, preset: str = "default") -> DataSource:
+def embedded_synthnsd(cache: Cache | None = None, preset: str = "default") -> DataSource:
     """The SynthNSD twin of `preset` in the cache, generated on first use."""
     from eval.data.synth import SynthConfig, generate  # only needed when no NSD root is given
 
     config = SynthConfig.preset(preset)
-    root = cache_root(cache_dir) / "synthnsd" / f"{preset}-{config.key()}"
+    root = Cache.at(cache).entry("synthnsd", config.key(), prefix=preset, length=64)
     if not (root / SYNTH_MARKER).is_file():
         log.info("generating SynthNSD (%s preset) into %s", preset, root)
         generate(root, config)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from eval.cache import Cache
 from eval.metrics.features import cached_features, extract
 from eval.metrics.identification import correlation_distance, two_way_identification
 from eval.metrics.protocol import MetricProtocol, get_protocol
@@ -38,7 +39,7 @@ class FeatureScorer:
         calibration: Makes the calibration images of the seeded source (called at most once).
         weights_dir: Extra folder searched first for weight files.
         seed: Seed of the seeded source.
-        cache_dir: Cache root.
+        cache: The cache (default: `Cache.at()`).
         device: Where the networks run.
     """
 
@@ -50,7 +51,7 @@ class FeatureScorer:
         calibration: Callable[[], CalibrationSet] | None = None,
         weights_dir: Path | None = None,
         seed: int = 0,
-        cache_dir: Path | None = None,
+        cache: Cache | None = None,
         device: str = "cpu",
     ) -> None:
         if source not in ("pretrained", "seeded"):
@@ -61,7 +62,7 @@ class FeatureScorer:
         self._calibration: CalibrationSet | None = None
         self.weights_dir = weights_dir
         self.seed = seed
-        self.cache_dir = cache_dir
+        self.cache = Cache.at(cache)
         self.device = device
         self._loaded: dict[str, LoadedExtractor] = {}
         self._gt: dict[tuple[str, str], dict[str, np.ndarray]] = {}
@@ -79,7 +80,7 @@ class FeatureScorer:
                     self.protocol,
                     self._calibration_set(),
                     seed=self.seed,
-                    cache_dir=self.cache_dir,
+                    cache=self.cache,
                     device=self.device,
                 )
         return self._loaded[name]
@@ -104,7 +105,7 @@ class FeatureScorer:
                 images,
                 fingerprint,
                 self.protocol,
-                cache_dir=self.cache_dir,
+                cache=self.cache,
                 device=self.device,
                 pending_writes=self._pending_writes,
             )

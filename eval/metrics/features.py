@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from eval.atomic import atomic_folder
-from eval.cache import cache_root, stable_hash
+from eval.cache import Cache, stable_hash
 from eval.metrics.identification import standardise_rows
 from eval.metrics.pixel import single_threaded_ops
 from eval.metrics.preprocess import network_input
@@ -121,7 +121,7 @@ def cached_features(
     images_fingerprint: str,
     protocol: MetricProtocol,
     *,
-    cache_dir: Path | None = None,
+    cache: Cache | None = None,
     device: str = "cpu",
     batch_size: int = BATCH_SIZE,
     pending_writes: list[Future] | None = None,
@@ -131,14 +131,12 @@ def cached_features(
     With `pending_writes`, a new entry is written by a background thread while scoring goes on, and the
     write's future is appended there for the caller to wait on; without, it is written before returning.
     """
-    folder = (
-        cache_root(cache_dir) / "features" / f"{loaded.spec.name}-{feature_key(loaded, protocol, images_fingerprint)}"
-    )
-    meta_path = folder / "meta.json"
-    if meta_path.is_file():
-        nodes = json.loads(meta_path.read_text())["nodes"]
+    cache = Cache.at(cache)
+    folder = cache.entry("features", feature_key(loaded, protocol, images_fingerprint), prefix=loaded.spec.name)
+    cached = cache.read(folder, _read_entry, f"{loaded.spec.name} ground-truth features")
+    if cached is not None:
         log.info("%s: ground-truth features from cache %s", loaded.spec.name, folder)
-        return {node: np.load(folder / f"{i}.npy", mmap_mode="c") for i, node in enumerate(nodes)}
+        return cached
     features = extract(
         loaded, images, protocol, batch_size=batch_size, device=device, desc=f"{loaded.spec.name} (ground truth)"
     )
@@ -147,6 +145,11 @@ def cached_features(
     else:
         pending_writes.append(_CACHE_WRITER.submit(_write_entry, folder, features, loaded))
     return features
+
+
+def _read_entry(folder: Path) -> dict[str, np.ndarray]:
+    nodes = json.loads((folder / "meta.json").read_text())["nodes"]
+    return {node: np.load(folder / f"{i}.npy", mmap_mode="c") for i, node in enumerate(nodes)}
 
 
 def _write_entry(folder: Path, features: dict[str, np.ndarray], loaded: LoadedExtractor) -> None:

@@ -28,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from eval.atomic import atomic_path
-from eval.cache import cache_root, stable_hash
+from eval.cache import Cache, stable_hash
 from eval.errors import DataError
 from eval.metrics import networks
 from eval.metrics.extractors import ExtractorSpec
@@ -176,7 +176,7 @@ def load_seeded(
     calibration: CalibrationSet,
     *,
     seed: int = 0,
-    cache_dir: Path | None = None,
+    cache: Cache | None = None,
     device: str = "cpu",
     minivd_dir: Path = MINIVD_DIR,
 ) -> LoadedExtractor:
@@ -187,7 +187,7 @@ def load_seeded(
         protocol: Its protocol (its common resize precedes the network's).
         calibration: Images to calibrate on.
         seed: torch seed of the initialisation.
-        cache_dir: Cache root (default: `eval.cache.cache_root()`).
+        cache: The cache (default: `Cache.at()`).
         device: Where calibration runs.
         minivd_dir: The trained SynthNSD CLIP's folder (used for CLIP when present).
     """
@@ -203,12 +203,18 @@ def load_seeded(
         "method": METHOD_VERSION,
         "torch": torch.__version__.split("+")[0],
     }
-    path = cache_root(cache_dir) / "extractors" / f"seeded-{spec.name}-{stable_hash(key, 20)}.pt"
+    cache = Cache.at(cache)
+    path = cache.entry("extractors", key, prefix=f"seeded-{spec.name}", length=20, suffix=".pt")
     net = random_net(spec, seed).to(device)
-    if path.is_file():
-        saved = torch.load(path, map_location=device, weights_only=True)
-        calibrated = Standardised(net, {node: int(d) for node, d in saved["dims"].items()})
-        calibrated.load_state_dict(saved["state"])
+
+    def restore(entry: Path) -> Standardised:
+        saved = torch.load(entry, map_location=device, weights_only=True)
+        restored = Standardised(net, {node: int(d) for node, d in saved["dims"].items()})
+        restored.load_state_dict(saved["state"])
+        return restored
+
+    calibrated = cache.read(path, restore, f"{spec.name} calibrated state")
+    if calibrated is not None:
         log.info("%s: calibrated seeded state from %s", spec.name, path)
     else:
         # Sequential (BatchNorm's running averages), single-threaded: robust when other processes share the CPU.

@@ -20,6 +20,7 @@ import torch
 
 from baselines.vd_oracle import VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE
 from eval.backbone.train.monitor import two_way
+from eval.cache import Cache
 from eval.data.prepare import load_subject
 from eval.data.source import embedded_synthnsd
 from eval.data.stimuli import Stimuli
@@ -37,8 +38,8 @@ FIGURES = {
 @pytest.fixture(scope="module")
 def test_set(tmp_path_factory: pytest.TempPathFactory):
     cache = tmp_path_factory.mktemp("bench-cache")
-    root = embedded_synthnsd(cache_dir=cache, preset="default").root
-    data = load_subject(root, 1, PrepareOptions(), cache_dir=cache)
+    root = embedded_synthnsd(Cache(cache), preset="default").root
+    data = load_subject(root, 1, PrepareOptions(), cache)
     return data, Stimuli(root)
 
 

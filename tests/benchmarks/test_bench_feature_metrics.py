@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from eval.cache import Cache
 from eval.data.design import load_design
 from eval.data.source import embedded_synthnsd
 from eval.data.stimuli import Stimuli
@@ -29,7 +30,7 @@ N_IMAGES = 982
 def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.Tensor, torch.Tensor, Path]:
     """The default SynthNSD's 982 test images, reconstructions (other test images), and a fresh cache."""
     cache = tmp_path_factory.mktemp("bench-cache")
-    root = embedded_synthnsd(cache_dir=cache, preset="default").root
+    root = embedded_synthnsd(Cache(cache), preset="default").root
     ids = np.sort(load_design(root).sharedix)[:N_IMAGES]
     images = Stimuli(root).images_tensor(ids)
     return root, images, images.roll(1, dims=0), cache
@@ -53,7 +54,7 @@ class _Timed(torch.nn.Module):
 def test_second_decoder_costs_about_half_and_overhead_is_small(benchmark, synth) -> None:
     """First decoder: ground truth and reconstructions extracted; second: reconstructions only."""
     root, gt, recon, cache = synth
-    scorer = FeatureScorer("mindeye-synth", "seeded", calibration=lambda: calibration_set(root), cache_dir=cache)
+    scorer = FeatureScorer("mindeye-synth", "seeded", calibration=lambda: calibration_set(root), cache=Cache(cache))
     scorer.load_all()
     forward = [0.0]
     for loaded in scorer._loaded.values():

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from eval.backbone.locate import MINIVD_DIR
+from eval.cache import Cache
 from eval.data.prepare import load_subject
 from eval.data.source import embedded_synthnsd
 from eval.data.stimuli import Stimuli
@@ -37,7 +38,7 @@ def test_train_subject1(benchmark, cache: Path) -> None:
     from havir.decoder import HavirDecoder
 
     torch.set_num_threads(1)
-    root = embedded_synthnsd(cache_dir=cache, preset="default").root
+    root = embedded_synthnsd(Cache(cache), preset="default").root
     data, stimuli = load_subject(root, 1, PrepareOptions(), cache), Stimuli(root)
     context = BuildContext(
         ablation=None, device="cpu", seed=0, subject=1, options={"backbone": BACKBONE}, cache_dir=cache

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.cache import Cache
 from eval.data.prepare import build_subject, load_subject
 from eval.data.source import embedded_synthnsd
 from eval.data.subject import PrepareOptions
@@ -19,7 +20,7 @@ from eval.data.subject import PrepareOptions
 
 @pytest.fixture(scope="module")
 def default_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return embedded_synthnsd(cache_dir=tmp_path_factory.mktemp("bench-cache"), preset="default").root
+    return embedded_synthnsd(Cache(tmp_path_factory.mktemp("bench-cache")), preset="default").root
 
 
 def test_prepare_one_subject(benchmark, default_root: Path) -> None:
@@ -31,9 +32,9 @@ def test_prepare_one_subject(benchmark, default_root: Path) -> None:
 
 
 def test_load_prepared_subject_from_cache(benchmark, default_root: Path, tmp_path: Path) -> None:
-    load_subject(default_root, 1, PrepareOptions(), cache_dir=tmp_path)  # fill the cache
+    load_subject(default_root, 1, PrepareOptions(), cache=Cache(tmp_path))  # fill the cache
     data = benchmark.pedantic(
-        load_subject, args=(default_root, 1, PrepareOptions()), kwargs={"cache_dir": tmp_path}, rounds=5, iterations=1
+        load_subject, args=(default_root, 1, PrepareOptions(), Cache(tmp_path)), rounds=5, iterations=1
     )
     assert data.test_ids.size == 982
     assert benchmark.stats.stats.max < 2.0  # figure to reach: a cached subject loads in under 2 s

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eval.cache import Cache
 from eval.data import prepare
 from eval.data.design import load_design, subject_trials
 from eval.data.prepare import build_subject, load_subject
@@ -106,19 +107,19 @@ def test_fingerprint_is_deterministic(synth_root: Path, subjects: dict) -> None:
 
 
 def test_second_load_comes_from_the_cache(synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = load_subject(synth_root, 2, PrepareOptions(), cache_dir=tmp_path)
+    first = load_subject(synth_root, 2, PrepareOptions(), cache=Cache(tmp_path))
 
     def must_not_rebuild(*args, **kwargs):
         raise AssertionError("the cache was not used")
 
     monkeypatch.setattr(prepare, "build_subject", must_not_rebuild)
-    second = load_subject(synth_root, 2, PrepareOptions(), cache_dir=tmp_path)
+    second = load_subject(synth_root, 2, PrepareOptions(), cache=Cache(tmp_path))
     assert second.fingerprint == first.fingerprint
     np.testing.assert_array_equal(second.train_fmri, first.train_fmri)
     assert list(second.groups) == ["structural", "semantic", "nsdgeneral"]
     np.testing.assert_array_equal(second.group("nsdgeneral"), np.arange(second.n_voxels))
     with pytest.raises(AssertionError, match="cache was not used"):
-        load_subject(synth_root, 2, PrepareOptions(normalisation="none"), cache_dir=tmp_path)
+        load_subject(synth_root, 2, PrepareOptions(normalisation="none"), cache=Cache(tmp_path))
 
 
 def test_captions_and_images_are_aligned_by_nsd_id(synth_root: Path, subjects: dict) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from eval.cache import Cache
 from eval.metrics.extractors import ARCHITECTURES
 from eval.metrics.feature_score import FeatureScorer
 from eval.metrics.pixel import single_threaded_ops
@@ -125,13 +126,13 @@ def test_pipelined_extraction_equals_one_forward_pass_per_image_and_the_cache_re
         pipelined = extract(loaded, images, protocol, batch_size=4)  # batches of 4, 4 and 3
         pending: list = []
         first = cached_features(
-            loaded, images, "eleven", protocol, cache_dir=tmp_path, batch_size=3, pending_writes=pending
+            loaded, images, "eleven", protocol, cache=Cache(tmp_path), batch_size=3, pending_writes=pending
         )
     finally:
         torch.set_num_threads(before)
     assert len(pending) == 1
     pending[0].result()
-    again = cached_features(loaded, images, "eleven", protocol, cache_dir=tmp_path)
+    again = cached_features(loaded, images, "eleven", protocol, cache=Cache(tmp_path))
     for node in ("conv", "pooled"):
         expected = standardise_rows(direct[node]).numpy()
         np.testing.assert_allclose(pipelined[node], expected, atol=1e-6)
