@@ -16,7 +16,7 @@ from safetensors.numpy import load_file, save_file
 from baselines.ridge import RidgeModel, fit_ridge
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
-from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs
+from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
 from eval.errors import DataError, HarnessError
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def _standardise_rows(features: np.ndarray) -> np.ndarray:
 
 
 class NearestNeighbourDecoder:
-    def __init__(self, context: BuildContext) -> None:
+    def __init__(self, context: BuildContext, variant: Variant | None = None) -> None:
         self.meta = DecoderMeta(NEAREST_NEIGHBOUR.name, NEAREST_NEIGHBOUR.kind, NEAREST_NEIGHBOUR.description)
         self._seed = context.seed
         self._model: RidgeModel | None = None

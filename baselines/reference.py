@@ -12,7 +12,7 @@ import torch
 
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
-from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs
+from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
 from eval.errors import HarnessError
 
 
@@ -26,7 +26,7 @@ def _require(value: object, name: str) -> None:
 
 
 class GroundTruthDecoder:
-    def __init__(self, context: BuildContext) -> None:
+    def __init__(self, context: BuildContext, variant: Variant | None = None) -> None:
         self.meta = DecoderMeta(GROUND_TRUTH.name, GROUND_TRUTH.kind, GROUND_TRUTH.description)
         self._stimuli: Stimuli | None = None
 
@@ -39,7 +39,7 @@ class GroundTruthDecoder:
 
 
 class MeanImageDecoder:
-    def __init__(self, context: BuildContext) -> None:
+    def __init__(self, context: BuildContext, variant: Variant | None = None) -> None:
         self.meta = DecoderMeta(MEAN_IMAGE.name, MEAN_IMAGE.kind, MEAN_IMAGE.description)
         self._mean: torch.Tensor | None = None
 
@@ -55,7 +55,7 @@ class MeanImageDecoder:
 
 
 class RandomDecoder:
-    def __init__(self, context: BuildContext) -> None:
+    def __init__(self, context: BuildContext, variant: Variant | None = None) -> None:
         self.meta = DecoderMeta(RANDOM.name, RANDOM.kind, RANDOM.description, flags={"seed": context.seed})
         # Seeded per subject so that subjects do not draw the same sequence.
         self._rng = np.random.default_rng([context.seed, context.subject])

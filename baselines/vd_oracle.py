@@ -19,7 +19,7 @@ import torch
 from eval.backbone.sampling import GenerationOptions
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
-from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs
+from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
 from eval.errors import HarnessError
 from eval.metrics.preprocess import resize
 
@@ -35,11 +35,11 @@ def backbone_images(images: torch.Tensor, size: int) -> torch.Tensor:
 class VdOracle:
     """One of the three oracles; `mode` says which inputs reach the backbone."""
 
-    def __init__(self, context: BuildContext, spec: DecoderSpec, mode: str) -> None:
+    def __init__(self, context: BuildContext, variant: Variant, spec: DecoderSpec, mode: str) -> None:
         from eval.backbone.model import VersatileBackbone
 
         self.mode = mode
-        self.backbone = VersatileBackbone.load(context.vd_model, device=context.device)
+        self.backbone = VersatileBackbone.load(variant.backbone, device=context.device)
         self.options = GenerationOptions(**{**asdict(ORACLE_OPTIONS), "seed": context.seed})
         flags = {"backbone": self.backbone.info.name, "uses_ground_truth": True}
         if mode != "autokl":
@@ -66,10 +66,10 @@ class VdOracle:
 
 
 def _spec(name: str, mode: str, description: str) -> DecoderSpec:
-    def build(context: BuildContext) -> VdOracle:
-        return VdOracle(context, spec, mode)
+    def build(context: BuildContext, variant: Variant | None = None) -> VdOracle:
+        return VdOracle(context, variant or Variant(), spec, mode)
 
-    spec = DecoderSpec(name=name, kind="reference", description=description, build=build)
+    spec = DecoderSpec(name=name, kind="reference", description=description, build=build, uses_backbone=True)
     return spec
 
 

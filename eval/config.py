@@ -29,7 +29,8 @@ class RunConfig:
     vd_model: str | None = None  # generation backbone of diffusion decoders; None: the shipped MiniVD
     decoder_options: tuple[tuple[str, str], ...] = ()  # --decoder-option KEY=VALUE, in order
     transfer_from: int | None = None  # pretrain on this subject, fine-tune on each evaluated one
-    finetune_sessions: int = 1
+    finetune_sessions: int | None = None  # sessions of each evaluated subject to fine-tune on (default 1)
+    tag: str | None = None  # the user's name for this variant (leaderboard row, file name)
 
     @property
     def results_dir(self) -> Path:

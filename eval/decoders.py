@@ -14,8 +14,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from eval.cache import Cache
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
+from eval.errors import ConfigError
+from eval.options import NoOptions
 from eval.results import DECODER_KINDS
 
 
@@ -36,17 +39,44 @@ class DecoderMeta:
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What the harness hands a decoder's builder."""
+    """Harness facts a decoder's builder needs: where to compute, the seed, the subject, the cache."""
 
-    ablation: str | None
     device: str
     seed: int
     subject: int
-    vd_model: str | None = None  # generation backbone for diffusion decoders (None: the shipped MiniVD)
-    options: Mapping[str, str] = field(default_factory=dict)  # --decoder-option KEY=VALUE pairs, as text
-    transfer_from: int | None = None  # --transfer-from: pretrain on this subject, then fine-tune
-    finetune_sessions: int = 1  # --finetune-sessions: sessions of the evaluated subject used to fine-tune
-    cache_dir: Path | None = None
+    cache: Cache = field(default_factory=Cache.at)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Pretrain on subject `source` (all its training data), fine-tune on the first `sessions` sessions of the
+    evaluated subject."""
+
+    source: int
+    sessions: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.source <= 8:
+            raise ConfigError(f"--transfer-from: expected an NSD subject 1..8, found {self.source}")
+        if self.sessions < 1:
+            raise ConfigError(f"--finetune-sessions: expected a positive number of sessions, found {self.sessions}")
+
+    def to_dict(self) -> dict[str, int]:
+        return {"source": self.source, "sessions": self.sessions}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What the user chose for one decoder: part of the run identity, checked against the decoder's spec.
+
+    options: an instance of the spec's options class (None: its defaults). backbone: the generation backbone of
+    a decoder that uses one (None: the shipped MiniVD).
+    """
+
+    ablation: str | None = None
+    options: Any = None
+    backbone: str | None = None
+    transfer: Transfer | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +97,8 @@ class Decoder(Protocol):
     meta: DecoderMeta
 
     def reconstruct(self, inputs: TestInputs) -> torch.Tensor:
-        """Images float32 [n_test, 3, H, W] in [0, 1], one per row of `inputs`."""
+        """Images float32 [n_test, 3, H, W] in [0, 1], one per row of `inputs`, on any device (the harness moves
+        them to the CPU)."""
         ...
 
 
@@ -80,7 +111,8 @@ class Trainable(Protocol):
 
 @runtime_checkable
 class Checkpointable(Protocol):
-    """May also define `checkpoint_variant(data) -> str`, the checkpoint folder's name (default: the ablation)."""
+    """May also define `checkpoint_variant(data) -> str`, the checkpoint folder's name (default: the ablation and
+    a hash of the options)."""
 
     def save(self, folder: Path) -> None: ...
 
@@ -98,14 +130,24 @@ class ArtifactWriter(Protocol):
 
 @dataclass(frozen=True)
 class DecoderSpec:
-    """A registry entry: how to build a decoder and which ablations it offers."""
+    """A registry entry: how to build a decoder and what a user may choose for it.
+
+    options: the frozen dataclass of its declared options (`eval.options`). uses_backbone: it generates through
+    the shared backbone (so `--vd-model` applies). transfers: it supports `--transfer-from`.
+    """
 
     name: str
     kind: str
     description: str
-    build: Callable[[BuildContext], Decoder]
+    build: Callable[[BuildContext, Variant], Decoder]
     ablations: tuple[str, ...] = ()
+    options: type = NoOptions
+    uses_backbone: bool = False
+    transfers: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in DECODER_KINDS:  # caught at registration, not when a results file is written
             raise ValueError(f"decoder '{self.name}': kind must be one of {DECODER_KINDS}, found {self.kind!r}")
+
+    def default_variant(self) -> Variant:
+        return Variant(options=self.options())

@@ -15,7 +15,8 @@ EPILOG = """examples:
   python -m eval.run --decoder ground_truth,random --out runs/bounds
   python -m eval.run --decoder mine --nsd-root /data/nsd --weights-dir ~/weights   published weights, exact protocol
   python -m eval.run --decoder reference --protocol braindiffuser --weights-source seeded
-  python -m eval.run --decoder havir --ablation no_cap --decoder-option strength=0.75
+  python -m eval.run --decoder havir --ablation no_cap --decoder-option strength=0.5 --tag havir-s05
+  python -m eval.run --decoder havir --list-options      the decoder's options, types, defaults and ranges
   python -m eval.run --decoder havir --subject 2,5,7 --transfer-from 1 --finetune-sessions 1
 """
 
@@ -37,13 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--decoder-option",
         action="append",
         metavar="KEY=VALUE",
-        help="decoder option, repeatable (havir: strength, mix_ratio, guidance, steps, backbone, ...)",
+        help="decoder option, repeatable; --list-options prints the decoder's table",
+    )
+    what.add_argument("--list-options", action="store_true", help="print the options of --decoder and exit")
+    what.add_argument(
+        "--tag", default=None, help="your name for this variant: its leaderboard row and the start of its file name"
     )
     what.add_argument(
         "--transfer-from", type=int, default=None, help="pretrain on this subject, fine-tune on each --subject"
     )
     what.add_argument(
-        "--finetune-sessions", type=int, default=1, help="sessions used to fine-tune with --transfer-from (default: 1)"
+        "--finetune-sessions",
+        type=int,
+        default=None,
+        help="sessions used to fine-tune with --transfer-from (default: 1)",
     )
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -135,6 +143,7 @@ def config_from_args(args: argparse.Namespace):
         decoder_options=parse_decoder_options(args.decoder_option),
         transfer_from=args.transfer_from,
         finetune_sessions=args.finetune_sessions,
+        tag=args.tag,
     )
 
 
@@ -143,10 +152,30 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    from eval.runner import run
-
+    if args.list_options:
+        return run_cli(lambda: list_options(args.decoder))
     _quiet_model_loading()
-    return run_cli(lambda: run(config_from_args(args)))
+    return run_cli(lambda: evaluate_and_render(config_from_args(args)))
+
+
+def list_options(names: str) -> None:
+    """Print each named decoder's option table (Markdown, as in the README)."""
+    from eval.options import options_table
+    from eval.registry import expand, resolve
+
+    for name in expand(names):
+        spec = resolve(name)
+        print(f"{name}:\n{options_table(spec.options, name)}", flush=True)
+
+
+def evaluate_and_render(config) -> None:
+    """Run the evaluation, then render the leaderboard of every results file in the output folder."""
+    from eval.runner import run
+    from leaderboards.render import render_leaderboard
+
+    run(config)
+    page = render_leaderboard(config.results_dir, config.out_dir)
+    print(f"leaderboard: {page}", flush=True)
 
 
 def _quiet_model_loading() -> None:

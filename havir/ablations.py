@@ -1,16 +1,16 @@
 """HAVIR's ablation table on one subject: PixCorr, SSIM and two-way identification in the backbone's CLIP space.
 
-    python -m havir.ablations --out runs/havir-ablations --test-images 200 [--backbone PATH] [--synth-preset ci]
+    python -m havir.ablations --out runs/havir-ablations --test-images 200 [--vd-model PATH] [--synth-preset ci]
 
-Each variant is fitted or loaded exactly as `python -m eval.run` does (same checkpoints), reconstructs the first
-`--test-images` test images (all with 0) and is scored with the harness's pixel metrics; the reference decoders
-mean_image and random give the floors. The table is written as JSON and Markdown.
+Each variant goes through the harness's pipeline (`eval.pipeline`: the same checkpoints, reconstruction, 8-bit
+images and pixel metrics as `python -m eval.run`) on the first `--test-images` test images (all with 0); the
+reference decoders mean_image and random give the floors. The table is written as JSON and Markdown. For all
+eight metrics with intervals, run `python -m eval.run --decoder havir --ablation A` per variant.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 import time
@@ -31,10 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--subject", type=int, default=1)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of " + ", ".join(VARIANTS))
     parser.add_argument("--test-images", type=int, default=200, help="first N test images (0: all)")
-    parser.add_argument("--backbone", default=None, help="VD folder or name (default: the config's, minivd)")
+    parser.add_argument("--vd-model", default=None, help="generation backbone (default: the shipped MiniVD)")
     parser.add_argument("--synth-preset", default="default")
     parser.add_argument("--nsd-root", type=Path, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--decoder-option", action="append", metavar="KEY=VALUE", help="havir option, repeatable")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -43,61 +44,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 def evaluate(args: argparse.Namespace) -> list[dict]:
     from eval.atomic import write_json_atomic, write_text_atomic
+    from eval.cache import Cache
     from eval.config import RunConfig, parse_decoder_options
     from eval.data.source import resolve_source
-    from eval.data.stimuli import Stimuli
-    from eval.decoders import BuildContext, TestInputs
+    from eval.data.stimuli import Stimuli, uint8_to_tensor
+    from eval.decoders import BuildContext, Variant
+    from eval.metrics.identification import two_way_identification
     from eval.metrics.score import score_pixel_metrics
-    from eval.registry import resolve
-    from eval.runner import fit_or_load, subject_data
-    from havir.identification import clip_embeddings, two_way_identification
+    from eval.options import parse_options
+    from eval.pipeline import fit_or_load, quantise, reconstruct, test_inputs
+    from eval.registry import check_ablation, resolve
+    from eval.runner import check_device, subject_data
+    from havir.identification import clip_embeddings
 
-    options = parse_decoder_options(args.decoder_option)
-    if args.backbone:
-        options += (("backbone", args.backbone),)
-    base = RunConfig(
-        decoders=("havir",),
-        subjects=(args.subject,),
-        nsd_root=args.nsd_root,
-        seed=args.seed,
-        cache_dir=args.cache_dir,
-        synth_preset=args.synth_preset,
-        decoder_options=options,
-    )
-    source = resolve_source(args.nsd_root, args.cache_dir, args.synth_preset)
-    stimuli = Stimuli(source.root)
-    data = subject_data(base, source, args.subject)
-    count = args.test_images or len(data.test_ids)
-    inputs = TestInputs(fmri=np.asarray(data.test_fmri[:count]), nsd_ids=np.asarray(data.test_ids[:count]))
-    gt = stimuli.images_tensor(inputs.nsd_ids)
-    rows, vd, gt_embeds = [], None, None
-    names = [v.strip() for v in args.variants.split(",")] + list(REFERENCES)
+    check_device(args.device)
+    havir = resolve("havir")
+    options = parse_options(havir.options, parse_decoder_options(args.decoder_option), havir.name)
+    names = [v.strip() for v in args.variants.split(",")]
     for name in names:
-        decoder_name = name if name in REFERENCES else "havir"
+        check_ablation(havir, None if name == "full" else name)
+    cache = Cache.at(args.cache_dir)
+    source = resolve_source(args.nsd_root, cache, args.synth_preset)
+    stimuli = Stimuli(source.root)
+    data = subject_data(RunConfig(decoders=("havir",), cache_dir=args.cache_dir), source, args.subject)
+    count = args.test_images or len(data.test_ids)
+    inputs = test_inputs(data, count)
+    gt = stimuli.images_tensor(inputs.nsd_ids)
+    context = BuildContext(device=args.device, seed=args.seed, subject=args.subject, cache=cache)
+    rows, vd, gt_embeds = [], None, None
+    for name in names + list(REFERENCES):
+        spec = havir if name not in REFERENCES else resolve(name)
         ablation = None if name in ("full", *REFERENCES) else name
-        config = dataclasses.replace(base, decoders=(decoder_name,), ablation=ablation)
-        spec = resolve(decoder_name)
-        context = BuildContext(
-            ablation, "cpu", args.seed, args.subject, options=dict(options), cache_dir=args.cache_dir
-        )
-        decoder = spec.build(context)
+        variant = Variant(ablation, options, args.vd_model) if spec is havir else Variant()
+        decoder = spec.build(context, variant)
         torch.manual_seed(args.seed)
         start = time.perf_counter()
-        done = fit_or_load(spec, decoder, config, data, stimuli)
+        done = fit_or_load(spec.name, decoder, data, stimuli, cache, seed=args.seed, variant=variant)
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
-        recon = decoder.reconstruct(inputs).clamp(0, 1)
-        recon = recon.mul(255).round().div(255)  # scored as the harness scores: from 8-bit images
+        recon = uint8_to_tensor(quantise(reconstruct(decoder, inputs, spec.name)))  # scored as the harness does
         recon_s = time.perf_counter() - start
-        if vd is None and decoder_name == "havir":
+        if vd is None and spec is havir:
             vd = decoder.backbone()
             gt_embeds = clip_embeddings(vd, gt)
-        pixel = score_pixel_metrics(gt, recon)
+        pixel = score_pixel_metrics(gt, recon, device=args.device)
+        two_way = two_way_identification(gt_embeds, clip_embeddings(vd, recon), standardised=False) if vd else None
         row = {
             "variant": name,
             "pixcorr": float(np.mean(pixel["pixcorr"])),
             "ssim": float(np.mean(pixel["ssim"])),
-            "two_way_clip": float(two_way_identification(clip_embeddings(vd, recon), gt_embeds).mean()) if vd else None,
+            "two_way_clip": None if two_way is None else float(two_way.mean()),
             "fit_s": round(fit_s, 1),
             "reconstruct_s": round(recon_s, 1),
             "fit": done,
@@ -106,7 +102,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
         print(row, flush=True)
         rows.append(row)
     args.out.mkdir(parents=True, exist_ok=True)
-    meta = {"subject": args.subject, "test_images": count, "dataset": source.label, "options": dict(options)}
+    meta = {"subject": args.subject, "test_images": count, "dataset": source.label, "options": vars(options)}
     write_json_atomic(args.out / "ablations.json", {"meta": meta, "rows": rows})
     lines = [
         f"Subject {args.subject}, {count} test images, {source.label}; two-way identification in the backbone's "

@@ -1,4 +1,4 @@
-"""HAVIR's frozen configuration, its size presets, the ablation table and the decoder options of the CLI.
+"""HAVIR's frozen configuration, its size presets, the ablation table and the decoder's declared options.
 
 Ablations are data: each entry of `ABLATIONS` replaces fields of `HavirConfig`, and the code reads only those
 fields (which voxel group each module reads, which inputs reach the generation backbone), never the name.
@@ -7,11 +7,11 @@ fields (which voxel group each module reads, which inputs reach the generation b
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eval.errors import ConfigError
+from eval.options import as_dict, option
 
 # Fields that change what is trained (an ablation that changes none of them reuses the full model's checkpoint).
 TRAINING_FIELDS = (
@@ -155,51 +155,39 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no_split": {"structural_group": "nsdgeneral", "semantic_group": "nsdgeneral"},
 }
 
-# Decoder options accepted from the command line (`--decoder-option KEY=VALUE`) and their types.
-OPTION_TYPES: dict[str, type] = {
-    "strength": float,
-    "mix_ratio": float,
-    "guidance": float,
-    "steps": int,
-    "backbone": str,
-    "epochs": int,
-    "finetune_epochs": int,
-    "hidden": int,
-    "blocks": int,
-    "batch_size": int,
-    "lr": float,
-    "dropout": float,
-    "preset": str,
-}
+@dataclass(frozen=True)
+class HavirOptions:
+    """HAVIR's decoder options (`--decoder-option KEY=VALUE`; `--list-options` prints this table).
 
-
-def parse_options(options: Mapping[str, str]) -> dict[str, Any]:
-    """Typed values of `--decoder-option` pairs; one-line error for an unknown key or a bad value."""
-    out: dict[str, Any] = {}
-    for key, text in options.items():
-        if key not in OPTION_TYPES:
-            raise ConfigError(
-                f"--decoder-option {key}: unknown option for decoder 'havir'; expected one of "
-                f"{', '.join(sorted(OPTION_TYPES))}"
-            )
-        try:
-            out[key] = OPTION_TYPES[key](text)
-        except ValueError:
-            kind = {int: "an integer", float: "a number", str: "text"}[OPTION_TYPES[key]]
-            raise ConfigError(f"--decoder-option {key}={text}: expected {kind}, found {text!r}") from None
-    if "preset" in out and out["preset"] not in PRESETS:
-        raise ConfigError(f"--decoder-option preset: expected one of {', '.join(PRESETS)}, found {out['preset']!r}")
-    return out
-
-
-def config_for(n_train: int, ablation: str | None, options: Mapping[str, Any]) -> HavirConfig:
-    """The configuration for a training split of `n_train` images, with `ablation` and typed `options` applied.
-
-    The preset is "paper" from LARGE_TRAINING_SET training images on, else "synth", unless options name one.
+    Training knobs default to None: the size preset's value (see PRESETS).
     """
-    preset = options.get("preset") or ("paper" if n_train >= LARGE_TRAINING_SET else "synth")
+
+    strength: float = option(
+        0.75, low=0, high=1, low_open=True, help="structural strength s: share of the denoising steps run from z'"
+    )
+    mix_ratio: float = option(0.4, low=0, high=1, help="weight of the text condition against the image condition")
+    guidance: float = option(3.5, low=1, help="classifier-free guidance scale")
+    steps: int = option(20, low=1, help="scheduler steps N")
+    preset: str = option(
+        "auto", choices=("auto", *PRESETS), help="size preset; auto: paper from 5,000 training images, else synth"
+    )
+    epochs: int | None = option(None, low=1, help="passes over the training split")
+    finetune_epochs: int | None = option(None, low=1, help="passes over the fine-tuning split (--transfer-from)")
+    hidden: int | None = option(None, low=1, help="width of both modules' hidden layers")
+    blocks: int | None = option(None, low=1, help="residual MLP blocks per module")
+    batch_size: int | None = option(None, low=1, help="global training batch")
+    lr: float | None = option(None, low=0, low_open=True, help="AdamW learning rate (one-cycle schedule)")
+    dropout: float | None = option(None, low=0, high=1, high_open=True, help="dropout in both modules")
+
+
+def config_for(n_train: int, ablation: str | None, options: HavirOptions, backbone: str = "minivd") -> HavirConfig:
+    """The configuration for a training split of `n_train` images, with `ablation` and `options` applied.
+
+    The preset is "paper" from LARGE_TRAINING_SET training images on, else "synth", unless the options name one.
+    """
+    preset = options.preset if options.preset != "auto" else ("paper" if n_train >= LARGE_TRAINING_SET else "synth")
     if ablation is not None and ablation not in ABLATIONS:
         raise ConfigError(f"--ablation: expected one of {', '.join(ABLATIONS)}, found {ablation!r}")
-    fields = {"preset": preset, **PRESETS[preset], **(ABLATIONS.get(ablation or "", {}))}
-    fields |= {k: v for k, v in options.items() if k != "preset"}
+    fields = {"preset": preset, **PRESETS[preset], **(ABLATIONS.get(ablation or "", {})), "backbone": backbone}
+    fields |= {k: v for k, v in as_dict(options).items() if k != "preset" and v is not None}
     return dataclasses.replace(HavirConfig(), **fields)

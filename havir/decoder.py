@@ -17,18 +17,28 @@ from eval.atomic import write_json_atomic
 from eval.cache import stable_hash
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
-from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs
+from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
 from eval.errors import ConfigError, DataError, HarnessError, InputError
-from havir.config import ABLATIONS, TRAINING_FIELDS, HavirConfig, config_for, parse_options
+from eval.options import as_dict
+from havir.config import ABLATIONS, TRAINING_FIELDS, HavirConfig, HavirOptions, config_for
 from havir.modules import HavirModel
 from havir.targets import cached_targets
 from havir.train import TrainingSet, build_model, train
-from havir.transfer import TransferPlan, fine_tune, finetune_data, pretrained_source, transplant
+from havir.transfer import (
+    InputMap,
+    fine_tune,
+    finetune_data,
+    load_input_map,
+    pretrained_source,
+    save_input_map,
+    transplant,
+)
 
 log = logging.getLogger(__name__)
 
 WEIGHTS = "havir.safetensors"
 STATE = "havir.json"
+INPUT_MAP = "havir_inputs.safetensors"  # only after a transfer: the test inputs' normalisation map
 CHECKPOINT_VERSION = 1
 
 
@@ -43,20 +53,22 @@ def load_backbone(name: str, device: str):
 class HavirDecoder:
     """Structural Generator + Semantic Extractor trained on one subject, reconstructing through a VD backbone."""
 
-    def __init__(self, context: BuildContext) -> None:
-        self.ablation = context.ablation
+    def __init__(self, context: BuildContext, variant: Variant | None = None) -> None:
+        variant = variant or Variant()
+        self.ablation = variant.ablation
         if self.ablation is not None and self.ablation not in ABLATIONS:
             raise ConfigError(f"--ablation: expected one of {', '.join(ABLATIONS)}, found {self.ablation!r}")
-        self.options = parse_options(getattr(context, "options", {}) or {})
-        if "backbone" not in self.options and getattr(context, "vd_model", None):
-            self.options["backbone"] = str(context.vd_model)  # --vd-model; --decoder-option backbone= wins
+        self.options: HavirOptions = variant.options or HavirOptions()
+        self.backbone_name = variant.backbone or "minivd"
         self.device = context.device
         self.seed = context.seed
-        self.cache_dir = getattr(context, "cache_dir", None)
-        source = getattr(context, "transfer_from", None)
-        self.transfer = TransferPlan(source, getattr(context, "finetune_sessions", 1)) if source else None
-        if source is not None and source == context.subject:
+        self.cache = context.cache
+        self.transfer = variant.transfer
+        if self.transfer is not None and self.transfer.source == context.subject:
+            source = self.transfer.source
             raise ConfigError(f"--transfer-from {source}: expected another subject than the evaluated one ({source})")
+        self.context = context
+        self.input_map = InputMap()
         self.config: HavirConfig | None = None
         self.model: HavirModel | None = None
         self.columns: dict[str, np.ndarray] = {}
@@ -67,7 +79,7 @@ class HavirDecoder:
     # --- what a result records ---------------------------------------------------------------------------
     @property
     def meta(self) -> DecoderMeta:
-        flags: dict[str, Any] = {"seed": self.seed, **self.options}
+        flags: dict[str, Any] = {"seed": self.seed, **as_dict(self.options)}
         if self.config is not None:
             c = self.config
             flags |= {
@@ -87,7 +99,7 @@ class HavirDecoder:
         return DecoderMeta(HAVIR.name, HAVIR.kind, HAVIR.description, ablation=self.ablation, flags=flags)
 
     def _config(self, n_train: int) -> HavirConfig:
-        return config_for(n_train, self.ablation, self.options)
+        return config_for(n_train, self.ablation, self.options, self.backbone_name)
 
     def checkpoint_variant(self, data: SubjectData) -> str:
         """Checkpoint folder name: ablations that change no trained weight share the full model's checkpoint."""
@@ -99,9 +111,9 @@ class HavirDecoder:
 
     def source_decoder(self) -> HavirDecoder:
         """A decoder with this one's options and no transfer plan (the pretraining model of a transfer)."""
-        context = BuildContext(ablation=self.ablation, device=self.device, seed=self.seed, subject=0)
-        source = HavirDecoder(context)
-        source.options, source.cache_dir, source._vd = dict(self.options), self.cache_dir, self._vd
+        context = dataclasses.replace(self.context, subject=self.transfer.source)
+        source = HavirDecoder(context, Variant(self.ablation, self.options, self.backbone_name))
+        source._vd = self._vd
         return source
 
     # --- backbone -----------------------------------------------------------------------------------------
@@ -130,7 +142,7 @@ class HavirDecoder:
 
     def training_set(self, data: SubjectData, stimuli: Stimuli) -> TrainingSet:
         fmri = torch.from_numpy(np.array(data.train_fmri, dtype=np.float32))
-        targets = cached_targets(self.backbone(), stimuli, data.train_ids, self.cache_dir)
+        targets = cached_targets(self.backbone(), stimuli, data.train_ids, self.cache)
         return TrainingSet(fmri[:, self.columns["structural"]], fmri[:, self.columns["semantic"]], targets)
 
     def fit(self, data: SubjectData, stimuli: Stimuli, accelerator=None) -> None:
@@ -147,8 +159,8 @@ class HavirDecoder:
         self.history = train(self.model, train_set, self.config, self.seed, accelerator=accelerator)
 
     def _fit_transfer(self, data: SubjectData, stimuli: Stimuli) -> None:
-        source = pretrained_source(self, self.transfer, data, stimuli, self.cache_dir)
-        limited = finetune_data(self.transfer, data, stimuli, self.cache_dir)
+        source = pretrained_source(self, self.transfer, data, stimuli, self.cache)
+        limited, self.input_map = finetune_data(self.transfer, data, stimuli, self.cache)
         self.model = self._new_model()
         transplant(source.model, self.model)
         train_set = self.training_set(limited, stimuli)
@@ -172,6 +184,7 @@ class HavirDecoder:
             "history": self.history,
         }
         write_json_atomic(folder / STATE, state)
+        save_input_map(self.input_map, folder / INPUT_MAP)
 
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         folder = Path(folder)
@@ -200,6 +213,7 @@ class HavirDecoder:
         self.model.load_state_dict(load_file(str(folder / WEIGHTS)))
         self.model.eval()
         self.history = state.get("history", [])
+        self.input_map = load_input_map(folder / INPUT_MAP)
 
     # --- reconstruction -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -210,6 +224,7 @@ class HavirDecoder:
         fmri = np.asarray(fmri, dtype=np.float32)
         if fmri.ndim != 2 or fmri.shape[1] != self.n_voxels:
             raise InputError(f"HAVIR inputs: expected fMRI (n, {self.n_voxels}), found {list(fmri.shape)}")
+        fmri = self.input_map.apply(fmri)  # identity unless fine-tuned on another normalisation (transfer)
         self.model.eval()
         x = torch.from_numpy(np.array(fmri, dtype=np.float32))
         outs = [
@@ -250,4 +265,7 @@ HAVIR = DecoderSpec(
     "(semantic voxels -> CLIP image and text tokens), fused by Versatile Diffusion img2img",
     build=HavirDecoder,
     ablations=tuple(ABLATIONS),
+    options=HavirOptions,
+    uses_backbone=True,
+    transfers=True,
 )

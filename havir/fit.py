@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--subject", type=int, default=1)
     parser.add_argument("--ablation", default=None, help="an ablation of havir (only no_split changes training)")
     parser.add_argument("--decoder-option", action="append", metavar="KEY=VALUE", help="havir option, repeatable")
+    parser.add_argument("--vd-model", default=None, help="generation backbone (default: the shipped MiniVD)")
     parser.add_argument("--nsd-root", type=Path, default=None, help="NSD root (default: the embedded SynthNSD)")
     parser.add_argument("--synth-preset", default="default", help="default | ci")
     parser.add_argument("--cache-dir", type=Path, default=None)
@@ -35,45 +35,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def fit(args: argparse.Namespace) -> Path:
+def fit(args: argparse.Namespace) -> Path | None:
     from accelerate import Accelerator
 
-    from eval.atomic import atomic_folder
+    from eval.cache import Cache
     from eval.config import parse_decoder_options
     from eval.data.prepare import load_subject
     from eval.data.source import resolve_source
     from eval.data.stimuli import Stimuli
     from eval.data.subject import PrepareOptions
-    from eval.decoders import BuildContext
-    from eval.runner import check_device, checkpoint_folder
-    from havir.decoder import HAVIR, HavirDecoder
+    from eval.decoders import BuildContext, Variant
+    from eval.options import parse_options
+    from eval.pipeline import fit_or_load, save_checkpoint
+    from eval.registry import check_ablation
+    from eval.runner import check_device
+    from havir.decoder import HAVIR
 
     check_device(args.device)
+    check_ablation(HAVIR, args.ablation)
+    variant = Variant(
+        ablation=args.ablation,
+        options=parse_options(HAVIR.options, parse_decoder_options(args.decoder_option), HAVIR.name),
+        backbone=args.vd_model,
+    )
+    cache = Cache.at(args.cache_dir)
     accelerator = Accelerator(cpu=args.device == "cpu")
     with accelerator.main_process_first():  # one process generates SynthNSD and prepares the subject
-        source = resolve_source(args.nsd_root, args.cache_dir, args.synth_preset)
-        data = load_subject(source.root, args.subject, PrepareOptions(), args.cache_dir)
-    context = BuildContext(
-        ablation=args.ablation,
-        device=str(accelerator.device),
-        seed=args.seed,
-        subject=args.subject,
-        options=dict(parse_decoder_options(args.decoder_option)),
-        cache_dir=args.cache_dir,
-    )
-    decoder = HavirDecoder(context)
-    decoder.fit(data, Stimuli(source.root), accelerator=accelerator)
-    folder = args.out or checkpoint_folder(
-        args.cache_dir, HAVIR.name, decoder.checkpoint_variant(data), data, args.seed
-    )
+        source = resolve_source(args.nsd_root, cache, args.synth_preset)
+        data = load_subject(source.root, args.subject, PrepareOptions(), cache)
+    # Under a launcher every process computes on its own device (accelerate's), not on --device.
+    context = BuildContext(device=str(accelerator.device), seed=args.seed, subject=args.subject, cache=cache)
+    decoder = HAVIR.build(context, variant)
+    stimuli = Stimuli(source.root)
+    train = lambda: decoder.fit(data, stimuli, accelerator=accelerator)  # noqa: E731
+    if args.out is not None:
+        train()
+        if accelerator.is_main_process:
+            save_checkpoint(decoder, args.out)
+        done = f"fitted, saved {args.out}"
+    else:
+        done = fit_or_load(
+            HAVIR.name, decoder, data, stimuli, cache, seed=args.seed, variant=variant, refit=True, fit=train,
+            writer=accelerator.is_main_process,
+        )
     if accelerator.is_main_process:
-        if folder.is_dir():
-            shutil.rmtree(folder)
-        with atomic_folder(folder) as tmp:
-            decoder.save(tmp)
-        print(f"checkpoint: {folder} ({accelerator.num_processes} process(es))", flush=True)
+        print(f"checkpoint: {done} ({accelerator.num_processes} process(es))", flush=True)
     accelerator.wait_for_everyone()
-    return folder
+    return args.out
 
 
 def main(argv: list[str] | None = None) -> int:

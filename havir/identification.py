@@ -1,17 +1,15 @@
-"""Two-way identification in the generation backbone's CLIP image-embedding space.
+"""Images embedded in the generation backbone's CLIP image space, for two-way identification there.
 
-The metric's definition is the harness's (`eval.metrics.identification`); this module only embeds images with
-the backbone's CLIP vision tower, so the ablation table command and the learning test can score a subset of the
-test images without a full run (on SynthNSD the harness's CLIP column uses the same MiniVD encoder).
+The metric is the harness's (`eval.metrics.identification.two_way_identification(gt, recon,
+standardised=False)`); this module only embeds images with the backbone's CLIP vision tower, so the ablation
+table command and the learning test can score a subset of the test images without a full run (on SynthNSD the
+harness's CLIP column uses the same MiniVD encoder).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from eval.metrics.identification import standardise_rows
-from eval.metrics.identification import two_way_identification as metric_two_way
 from havir.targets import to_backbone_size
 
 
@@ -24,9 +22,3 @@ def clip_embeddings(vd, images: torch.Tensor, batch_size: int = 64) -> torch.Ten
         pixels = vd.pixel_values(batch).to(vd.device)
         out.append(vd.image_encoder(pixel_values=pixels).image_embeds.float().cpu())
     return torch.cat(out)
-
-
-def two_way_identification(recon_embeds: torch.Tensor, gt_embeds: torch.Tensor) -> np.ndarray:
-    """Per-reconstruction two-way identification scores [N] in [0, 1]: the harness's metric definition
-    (`eval.metrics.identification`) applied to CLIP embeddings."""
-    return metric_two_way(standardise_rows(gt_embeds), standardise_rows(recon_embeds))

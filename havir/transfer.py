@@ -6,40 +6,54 @@ hour of its data.
 preparation options otherwise. Voxels differ between subjects, so each module's first linear layer (the
 voxel-specific one, which the brain maps read) is new for the target subject; every later layer starts from the
 pretrained model, and the whole model is fine-tuned.
+
+Training and test inputs use one normalisation. With `zscore_train` the fine-tuning rows are z-scored with the
+statistics of the fine-tuning split itself (the only data of the new subject a decoder may learn from), and the
+test inputs, which the harness z-scores with the full training split's statistics, are mapped onto the same
+statistics before they reach the model (`InputMap`). `none` and `zscore_session` need no map: the first does not
+normalise, the second normalises every session by its own training trials, test sessions included.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
-from eval.atomic import atomic_folder
+import numpy as np
+
+from eval.cache import Cache
 from eval.data.prepare import load_subject
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions, SubjectData
+from eval.decoders import Transfer
 from eval.errors import ConfigError, DataError
-from eval.runner import checkpoint_folder
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TransferPlan:
-    """Pretrain on `source` subject, fine-tune on the first `sessions` sessions of the evaluated subject."""
+class InputMap:
+    """x -> x * scale + shift per voxel: test inputs z-scored with one set of statistics re-expressed in another.
 
-    source: int
-    sessions: int = 1
+    None for both means identity.
+    """
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.source <= 8:
-            raise ConfigError(f"--transfer-from: expected an NSD subject 1..8, found {self.source}")
-        if self.sessions < 1:
-            raise ConfigError(f"--finetune-sessions: expected a positive number of sessions, found {self.sessions}")
+    scale: np.ndarray | None = None
+    shift: np.ndarray | None = None
 
-    def to_dict(self) -> dict[str, int]:
-        return {"source": self.source, "sessions": self.sessions}
+    def apply(self, fmri: np.ndarray) -> np.ndarray:
+        if self.scale is None:
+            return fmri
+        return (np.asarray(fmri, dtype=np.float64) * self.scale + self.shift).astype(np.float32)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {} if self.scale is None else {"scale": self.scale, "shift": self.shift}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> InputMap:
+        return cls(arrays["scale"], arrays["shift"]) if arrays else cls()
 
 
 def prepare_options(data: SubjectData, **changes) -> PrepareOptions:
@@ -56,11 +70,22 @@ def prepare_options(data: SubjectData, **changes) -> PrepareOptions:
     )
 
 
-def finetune_data(plan: TransferPlan, data: SubjectData, stimuli: Stimuli, cache_dir=None) -> SubjectData:
-    """The target subject's training split from its first `plan.sessions` sessions."""
+def _train_statistics(data: SubjectData) -> tuple[np.ndarray, np.ndarray]:
+    """Per-voxel mean and standard deviation of the training rows, as `zscore_train` computes them."""
+    x = np.asarray(data.train_fmri, dtype=np.float64)
+    std = x.std(axis=0)
+    std[std == 0] = 1.0
+    return x.mean(axis=0), std
+
+
+def finetune_data(
+    plan: Transfer, data: SubjectData, stimuli: Stimuli, cache: Cache | None = None
+) -> tuple[SubjectData, InputMap]:
+    """The target subject's training split from its first `plan.sessions` sessions, and the map that puts the
+    harness's test inputs on the same normalisation."""
     if plan.source == data.subject:
         raise ConfigError(f"--transfer-from {plan.source}: expected another subject than the evaluated one")
-    limited = load_subject(stimuli.root, data.subject, prepare_options(data, sessions=plan.sessions), cache_dir)
+    limited = load_subject(stimuli.root, data.subject, prepare_options(data, sessions=plan.sessions), cache)
     if limited.train_fmri.shape[0] == 0:
         raise DataError(
             f"subject {data.subject}: no training images in its first {plan.sessions} session(s); "
@@ -71,29 +96,45 @@ def finetune_data(plan: TransferPlan, data: SubjectData, stimuli: Stimuli, cache
             f"subject {data.subject}: {limited.n_voxels} voxels with {plan.sessions} session(s), "
             f"expected {data.n_voxels} as with all sessions"
         )
+    input_map = InputMap()
+    if data.options["normalisation"] == "zscore_train":
+        # Raw (percent signal change) statistics of both training splits: the test inputs were z-scored with
+        # the full split's; the fine-tuning rows with the limited split's.
+        full_raw = load_subject(stimuli.root, data.subject, prepare_options(data, normalisation="none"), cache)
+        limited_raw = load_subject(
+            stimuli.root, data.subject, prepare_options(data, sessions=plan.sessions, normalisation="none"), cache
+        )
+        (full_mean, full_std), (mean, std) = _train_statistics(full_raw), _train_statistics(limited_raw)
+        input_map = InputMap(scale=full_std / std, shift=(full_mean - mean) / std)
     log.info("transfer: fine-tuning on %d training images of %d session(s)", len(limited.train_ids), plan.sessions)
-    return limited
+    return limited, input_map
 
 
-def pretrained_source(decoder, plan: TransferPlan, data: SubjectData, stimuli: Stimuli, cache_dir=None):
+def pretrained_source(decoder, plan: Transfer, data: SubjectData, stimuli: Stimuli, cache: Cache | None = None):
     """A fitted decoder of the source subject: loaded from its checkpoint (the one a plain run of the source
     subject writes) or fitted and saved there now."""
-    source_data = load_subject(stimuli.root, plan.source, prepare_options(data), cache_dir)
+    from eval.pipeline import fit_or_load
+
+    source_data = load_subject(stimuli.root, plan.source, prepare_options(data), cache)
     if source_data.train_fmri.shape[0] == 0:
         raise DataError(f"--transfer-from {plan.source}: subject {plan.source} has no training data to pretrain on")
     source = decoder.source_decoder()
-    folder = checkpoint_folder(cache_dir, "havir", source.checkpoint_variant(source_data), source_data, source.seed)
-    if folder.is_dir():
-        source.load(folder, source_data, stimuli)
-        log.info("transfer: pretrained model of subject %d loaded from %s", plan.source, folder)
-        return source
-    source.fit(source_data, stimuli)
-    if folder.is_dir():
-        shutil.rmtree(folder)
-    with atomic_folder(folder) as tmp:
-        source.save(tmp)
-    log.info("transfer: pretrained model of subject %d saved to %s", plan.source, folder)
+    done = fit_or_load("havir", source, source_data, stimuli, Cache.at(cache), seed=source.seed)
+    log.info("transfer: pretrained model of subject %d: %s", plan.source, done)
     return source
+
+
+def save_input_map(input_map: InputMap, path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    if input_map.scale is not None:
+        save_file(input_map.arrays(), str(path))
+
+
+def load_input_map(path: Path) -> InputMap:
+    from safetensors.numpy import load_file
+
+    return InputMap.from_arrays(load_file(str(path))) if path.is_file() else InputMap()
 
 
 def transplant(pretrained, fresh) -> None:

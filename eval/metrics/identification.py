@@ -70,17 +70,20 @@ def _check(gt: torch.Tensor, recon: torch.Tensor, where: str) -> None:
         raise InputError(f"{where}: needs at least 2 images, found {gt.shape[0]}")
 
 
-def two_way_identification(gt: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
+def two_way_identification(gt: torch.Tensor, recon: torch.Tensor, *, standardised: bool = True) -> np.ndarray:
     """Per-reconstruction two-way identification: the fraction of distractors j != i with r(g_j, r_i) <
     r(g_i, r_i) (strict: ties lose).
 
     Args:
-        gt: Standardised ground-truth features [N, D] (`standardise_rows`).
-        recon: Standardised reconstruction features [N, D], same image order.
+        gt: Ground-truth features [N, D], standardised (`standardise_rows`) unless `standardised` is False.
+        recon: Reconstruction features [N, D] in the same image order, standardised likewise.
+        standardised: False to standardise both here (embeddings as a network gives them).
 
     Returns:
         float64 [N]; the metric is its mean (chance 0.5).
     """
+    if not standardised:
+        gt, recon = standardise_rows(gt), standardise_rows(recon)
     _check(gt, recon, "two_way_identification")
     n = gt.shape[0]
     corr = gt @ recon.T  # [j, i]: ground truth j against reconstruction i
