@@ -17,6 +17,13 @@ from eval.run import main
 REPO = Path(__file__).resolve().parents[1]
 
 
+def result_file(results: Path, decoder: str, subject: int = 1) -> Path:
+    """The one results file of a decoder's default variant (its name ends in the identity's hash)."""
+    found = sorted(results.glob(f"{decoder}__full__subj{subject:02d}__mindeye-synth__*.json"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def test_run_writes_results_and_a_leaderboard(ci_run: Path) -> None:
     results = sorted((ci_run / "results").glob("*.json"))
     assert len(results) == 8  # 4 reference decoders x subjects 1, 7
@@ -42,7 +49,7 @@ def test_seeded_extractors_separate_images_in_the_reference_run(ci_run: Path) ->
     """Chance for the random decoder, the bounds for the ground truth, on every feature metric."""
     for subject in (1, 7):
         results = {
-            name: load_result(ci_run / "results" / f"{name}__full__subj{subject:02d}__mindeye-synth.json").metrics
+            name: load_result(result_file(ci_run / "results", name, subject)).metrics
             for name in ("random", "ground_truth")
         }
         for spec in METRICS.values():
@@ -120,20 +127,72 @@ def test_cuda_without_a_gpu_is_refused() -> None:
     assert "--device cuda" in _one_line_error(_cli("--decoder", "random", "--device", "cuda"))
 
 
-def test_rerun_keeps_earlier_results_and_adds_new_ones(ci_run: Path, tmp_path: Path) -> None:
-    """Results of other decoders already in the output folder survive a run and appear on its leaderboard."""
+def test_a_variant_is_added_beside_the_default_and_a_rerun_replaces_its_own_file(ci_run: Path, tmp_path: Path) -> None:
+    """Another seed is another identity: a new file beside the others; the same identity replaces its own file."""
     import shutil
 
     out = Path(shutil.copytree(ci_run, tmp_path / "out"))
     before = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
-    assert (
-        main(["--decoder", "random", "--subject", "1", "--synth-preset", "ci", "--seed", "3", "--out", str(out)]) == 0
-    )
+    args = ["--decoder", "random", "--subject", "1", "--synth-preset", "ci", "--out", str(out)]
+    assert main([*args, "--seed", "3"]) == 0
     after = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
-    assert set(after) == set(before)
-    changed = [name for name in before if before[name] != after[name]]
-    assert changed == ["random__full__subj01__mindeye-synth.json"]
-    assert "ground_truth" in (out / "index.html").read_text()
+    added = sorted(set(after) - set(before))
+    assert len(added) == 1 and added[0].startswith("random__full__subj01__mindeye-synth__"), added
+    assert all(after[name] == before[name] for name in before)  # nothing else touched
+    assert load_result(out / "results" / added[0]).variant == {"seed": 3}
+    assert "random \u00b7 seed=3" in (out / "index.html").read_text()
+
+    default = result_file(out / "results", "random")
+    proc = _cli(*args, "--seed", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert f"replaced {default}" in proc.stdout
+    assert sorted(p.name for p in (out / "results").glob("*.json")) == sorted(after)
+
+
+def test_two_runs_of_one_identity_at_once_leave_one_valid_file(synth_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["--decoder", "mean_image", "--synth-preset", "ci", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "eval.run", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 0, stderr
+    files = sorted((out / "results").glob("*.json"))
+    assert len(files) == 1, files
+    assert load_result(files[0]).decoder.name == "mean_image"
+    assert not [p for p in out.rglob(".*") if p.is_file()]  # no temporary file left behind
+
+
+def test_list_options_prints_the_declared_table() -> None:
+    proc = _cli("--decoder", "havir", "--list-options")
+    assert proc.returncode == 0, proc.stderr
+    assert "| `strength` | float | 0.75 | (0, 1] |" in proc.stdout
+    assert "| `preset` | str | auto | auto | synth | paper |" in proc.stdout
+    assert "has no options" in _cli("--decoder", "random", "--list-options").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--decoder", "havir", "--decoder-option", "strenght=0.5"), "Did you mean: strength?"),
+        (("--decoder", "havir", "--decoder-option", "strength=1.5"), "--decoder-option strength: expected (0, 1]"),
+        (("--decoder", "havir", "--decoder-option", "steps=ten"), "steps=ten: expected an integer, found 'ten'"),
+        (("--decoder", "havir", "--decoder-option", "strength"), "--decoder-option: expected KEY=VALUE"),
+        (("--decoder", "random", "--decoder-option", "steps=3"), "decoder 'random' has no options"),
+        (("--decoder", "random", "--transfer-from", "2"), "--transfer-from: decoder 'random' has no transfer"),
+        (("--decoder", "mean_image", "--vd-model", "minivd"), "--vd-model: decoder 'mean_image' does not generate"),
+        (("--decoder", "havir", "--finetune-sessions", "2"), "--finetune-sessions: only means something with"),
+        (("--decoder", "havir", "--transfer-from", "1"), "--transfer-from 1: expected another subject"),
+        (("--decoder", "random", "--tag", "my/run"), "--tag 'my/run': cannot be part of a file name"),
+        (("--decoder", "random,mean_image", "--tag", "mine"), "--tag: names one decoder's variant, found 2"),
+    ],
+)
+def test_choices_that_mean_nothing_or_are_wrong_are_refused(args: tuple[str, ...], expected: str) -> None:
+    assert expected in _one_line_error(_cli(*args, "--synth-preset", "ci"))
 
 
 def test_pretrained_weights_missing_on_synthnsd_say_how_to_provide_them(tmp_path: Path) -> None:

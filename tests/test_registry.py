@@ -38,7 +38,7 @@ def test_every_entry_resolves_to_a_spec_that_builds_a_decoder(name: str) -> None
 
     spec = resolve(name)
     assert isinstance(spec, DecoderSpec) and spec.name == name
-    decoder = spec.build(BuildContext(ablation=None, device="cpu", seed=0, subject=1))
+    decoder = spec.build(BuildContext(device="cpu", seed=0, subject=1), spec.default_variant())
     assert decoder.meta.name == name and decoder.meta.kind == spec.kind
     assert callable(decoder.reconstruct)
     assert isinstance(decoder, Trainable)  # every reference decoder learns something from the training split

@@ -24,7 +24,7 @@ def setting(synth_root: Path):
 
 
 def _context(seed: int = 0) -> BuildContext:
-    return BuildContext(ablation=None, device="cpu", seed=seed, subject=1)
+    return BuildContext(device="cpu", seed=seed, subject=1)
 
 
 def test_ground_truth_returns_the_test_images(setting) -> None:

@@ -10,7 +10,7 @@ from baselines.vd_oracle import VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE
 from eval.data.prepare import build_subject
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions
-from eval.decoders import BuildContext, TestInputs
+from eval.decoders import BuildContext, TestInputs, Variant
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def setting(synth_root):
 @pytest.mark.parametrize("spec", [VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE], ids=lambda s: s.name)
 def test_oracle_reconstructs_the_test_images_at_backbone_size(spec, tiny_vd_dir, setting):
     data, stimuli = setting
-    decoder = spec.build(BuildContext(ablation=None, device="cpu", seed=0, subject=1, vd_model=str(tiny_vd_dir)))
+    decoder = spec.build(BuildContext(device="cpu", seed=0, subject=1), Variant(backbone=str(tiny_vd_dir)))
     decoder.fit(data, stimuli)
     ids = np.asarray(data.test_ids[:3])
     images = decoder.reconstruct(TestInputs(fmri=data.test_fmri[:3], nsd_ids=ids))

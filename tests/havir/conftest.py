@@ -10,10 +10,17 @@ import pytest
 from eval.data.prepare import build_subject
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions
-from eval.decoders import BuildContext, TestInputs
+from eval.decoders import BuildContext, TestInputs, Variant
 
 # Small enough that fitting on the CI SynthNSD takes a few seconds; dropout off so runs are comparable.
-TINY_OPTIONS = {"epochs": "2", "finetune_epochs": "3", "hidden": "32", "dropout": "0", "steps": "3"}
+TINY_OPTIONS = {"epochs": 2, "finetune_epochs": 3, "hidden": 32, "dropout": 0.0, "steps": 3}
+
+
+def tiny_variant(vd_dir: Path, ablation: str | None = None, transfer=None, **options) -> Variant:
+    """HAVIR's variant with the tiny options, the tiny backbone, and `options` on top."""
+    from havir.config import HavirOptions
+
+    return Variant(ablation, HavirOptions(**{**TINY_OPTIONS, **options}), str(vd_dir), transfer)
 
 
 @pytest.fixture(scope="session")
@@ -29,11 +36,10 @@ def subject1(synth_root: Path):
     return data, Stimuli(synth_root)
 
 
-def make_decoder(vd_dir: Path, ablation: str | None = None, seed: int = 0, **options: str):
+def make_decoder(vd_dir: Path, ablation: str | None = None, seed: int = 0, **options):
     from havir.decoder import HavirDecoder
 
-    merged = {**TINY_OPTIONS, "backbone": str(vd_dir), **options}
-    return HavirDecoder(BuildContext(ablation=ablation, device="cpu", seed=seed, subject=1, options=merged))
+    return HavirDecoder(BuildContext(device="cpu", seed=seed, subject=1), tiny_variant(vd_dir, ablation, **options))
 
 
 @pytest.fixture(scope="session")

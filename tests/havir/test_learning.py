@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from eval.backbone.locate import MINIVD_DIR
-from eval.decoders import BuildContext, TestInputs
+from eval.decoders import BuildContext, TestInputs, Variant
 from eval.metrics.score import score_pixel_metrics
 
 pytestmark = pytest.mark.skipif(
@@ -26,8 +26,10 @@ def test_havir_beats_the_reference_floors_on_ci_synthnsd(subject1) -> None:
     count = 64
     inputs = TestInputs(fmri=np.asarray(data.test_fmri[:count]), nsd_ids=np.asarray(data.test_ids[:count]))
     gt = stimuli.images_tensor(inputs.nsd_ids)
-    context = BuildContext(ablation=None, device="cpu", seed=0, subject=1, options={"steps": "10"})
-    havir = HavirDecoder(context)
+    from havir.config import HavirOptions
+
+    context = BuildContext(device="cpu", seed=0, subject=1)
+    havir = HavirDecoder(context, Variant(options=HavirOptions(steps=10)))
     havir.fit(data, stimuli)
     recon = havir.reconstruct(inputs)
     mean_image, random = MeanImageDecoder(context), RandomDecoder(context)
