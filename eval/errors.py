@@ -21,6 +21,10 @@ class DataError(HarnessError):
     """An NSD (or SynthNSD) file is missing, malformed or inconsistent."""
 
 
+class OlderSchemaError(DataError):
+    """A results file written by an earlier version of havir-bench, under a schema this one no longer reads."""
+
+
 class ConfigError(HarnessError):
     """A command-line argument or configuration value is invalid."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from eval.results import (
     DecoderInfo,
     PerImage,
     ProtocolInfo,
+    RunIdentity,
     RunResult,
     WeightsInfo,
     harness_info,
@@ -52,7 +54,17 @@ def build_result(
     timing: Mapping[str, float],
     artifacts: Mapping[str, Path],
     results_dir: Path,
+    identity: RunIdentity,
+    tag: str | None,
+    variant: Mapping[str, Any],
 ) -> RunResult:
+    """The results file's content for one decoder on one subject; artifacts are stored relative to `results_dir`.
+
+    Args:
+        identity: Every choice that changes a number of this run (it names the file).
+        tag: The user's name for the variant, or None.
+        variant: What differs from the decoder's default options; empty for the default variant.
+    """
     protocol = get_protocol(config.protocol)
     label = source.label
     if config.braindiffuser_dir is not None:
@@ -61,6 +73,9 @@ def build_result(
     return RunResult(
         created_utc=utc_now(),
         harness=harness_info(),
+        identity=identity,
+        tag=tag,
+        variant=dict(variant),
         decoder=DecoderInfo(
             name=meta.name,
             ablation=meta.ablation or config.ablation,

@@ -1,4 +1,8 @@
-"""Find and load every results file under a folder; an unreadable one stops the leaderboard, naming it."""
+"""Find and load every results file under a folder; an unreadable one stops the leaderboard, naming it.
+
+Files written by an earlier version of havir-bench (an older schema) are skipped with a warning, so an old
+`runs/` folder does not stop the page; they are run again to appear.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.errors import DataError
+from eval.errors import DataError, OlderSchemaError
 from eval.results import RunResult, load_result
 
 log = logging.getLogger(__name__)
@@ -25,7 +29,7 @@ def collect_results(results_dir: str | os.PathLike[str]) -> list[LoadedResult]:
     """Load every `*.json` under `results_dir` (recursively, dot files excepted, with a warning), in path order.
 
     Raises:
-        DataError: The folder is missing or holds no results files, or any file is invalid (named).
+        DataError: The folder is missing or holds no current results files, or any file is invalid (named).
     """
     folder = Path(results_dir)
     if not folder.is_dir():
@@ -38,4 +42,12 @@ def collect_results(results_dir: str | os.PathLike[str]) -> list[LoadedResult]:
     paths = [p for p in paths if not p.name.startswith(".")]
     if not paths:
         raise DataError(f"no results files (*.json) under {folder}")
-    return [LoadedResult(path=p, result=load_result(p)) for p in paths]
+    loaded = []
+    for path in paths:
+        try:
+            loaded.append(LoadedResult(path=path, result=load_result(path)))
+        except OlderSchemaError as exc:
+            log.warning("skipping %s", exc)
+    if not loaded:
+        raise DataError(f"no current results files under {folder}: all {len(paths)} are from an earlier version")
+    return loaded

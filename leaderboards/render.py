@@ -51,10 +51,6 @@ def format_ci(ci95: tuple[float, float] | None, column: Column) -> str:
     return f"[{ci95[0]:.4f}, {ci95[1]:.4f}]"
 
 
-def row_label(decoder: str, ablation: str | None) -> str:
-    return decoder if ablation is None else f"{decoder} / {ablation}"
-
-
 def table_title(table: Table) -> str:
     return (
         f"{table.dataset_label} \u00b7 protocol {table.key.protocol} v{table.key.protocol_version} "
@@ -87,7 +83,8 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
         ]
         rows.append(
             {
-                "label": row_label(row.decoder, row.ablation),
+                "label": row.label,
+                "identity": row.identity_hash or "",
                 "kind": row.kind,
                 "description": row.description,
                 "flags": ", ".join(f"{k}={v}" for k, v in sorted(row.flags.items())),
@@ -151,9 +148,7 @@ def render_markdown(tables: list[Table], title: str = PAGE_TITLE) -> str:
             for cell, col in zip(row.cells, table.columns):
                 text = format_value(cell.value, col)
                 cells.append(f"**{text}**" if cell.mark == BEST else f"<u>{text}</u>" if cell.mark == SECOND else text)
-            lines.append(
-                f"| {_md_escape(row_label(row.decoder, row.ablation))} | {row.kind} | " + " | ".join(cells) + " |"
-            )
+            lines.append(f"| {_md_escape(row.label)} | {row.kind} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -166,6 +161,8 @@ CSV_FIELDS = (
     "protocol_version",
     "weights_source",
     "subject",
+    "label",
+    "identity",
     "decoder",
     "ablation",
     "kind",
@@ -179,7 +176,11 @@ CSV_FIELDS = (
 
 
 def render_csv(tables: list[Table]) -> str:
-    """One line per table cell (tidy), unrounded; subject is 'mean' for a mean over subjects."""
+    """One line per table cell (tidy), unrounded; subject is 'mean' for a mean over subjects.
+
+    `label` is the row's label as the page shows it; `identity` the run identity's short hash (the end of the
+    results file's name), empty in a mean over subjects.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -197,6 +198,8 @@ def render_csv(tables: list[Table]) -> str:
                         "protocol_version": table.key.protocol_version,
                         "weights_source": table.key.weights_source,
                         "subject": "mean" if table.subject is None else table.subject,
+                        "label": row.label,
+                        "identity": row.identity_hash or "",
                         "decoder": row.decoder,
                         "ablation": row.ablation or "",
                         "kind": row.kind,
@@ -222,7 +225,7 @@ def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.Pa
         The path of index.html.
 
     Raises:
-        HarnessError: No results, an invalid results file, or two files for one table row.
+        HarnessError: No results, an invalid results file, or two files of one run identity in a table.
     """
     out = Path(out_dir if out_dir is not None else results_dir)
     tables = build_tables(collect_results(results_dir))

@@ -1,14 +1,15 @@
 """The table model: results grouped into comparable tables, with direction-aware best and second marks.
 
 Presentation (HTML, Markdown, CSV) lives in `render`; nothing here formats a number. Only results that share
-dataset and test set, protocol name and version, and weight source go in one table, by construction.
+dataset and test set, protocol name and version, and weight source go in one table, by construction. A row is
+one run identity: two variants of a decoder (other options, another backbone, a tag) are two rows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from eval.errors import DataError, HarnessError
 from eval.metrics.spec import METRICS
 from eval.results import DECODER_KINDS, RunResult
 from leaderboards.collect import LoadedResult
+from leaderboards.labels import row_label, variant_key
 
 # Values are compared at display precision (4 decimals, or percentages to 2), so values that print alike tie.
 RANK_DECIMALS = 4
@@ -66,6 +68,9 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
+    """One run identity's numbers (or, in a mean over subjects, one variant's)."""
+
+    label: str  # see `row_label`
     decoder: str
     ablation: str | None
     kind: str
@@ -73,6 +78,8 @@ class Row:
     flags: dict
     cells: tuple[Cell, ...]
     artifacts: tuple[tuple[str, Path], ...] = ()  # (name, absolute path)
+    variant_key: str = ""  # shared by one variant's rows across subjects (see `variant_key`)
+    identity_hash: str | None = None  # the run identity's short hash; None in a mean over subjects
 
 
 @dataclass(frozen=True)
@@ -129,20 +136,26 @@ def _check_one_key(loaded: Sequence[LoadedResult]) -> TableKey:
 
 
 def _sort_key(row: Row) -> tuple:
-    return DECODER_KINDS.index(row.kind), row.decoder, row.ablation or ""
+    return DECODER_KINDS.index(row.kind), row.decoder, row.ablation or "", row.label, row.variant_key
+
+
+def _distinct_labels(rows: list[Row]) -> list[Row]:
+    """Rows whose labels coincide (variants differing in what the label does not show, such as the seed) get
+    the start of their variant key appended, so no two rows of a table read alike."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row.label] += 1
+    return [replace(row, label=f"{row.label} #{row.variant_key[:8]}") if counts[row.label] > 1 else row for row in rows]
 
 
 def _marked(rows: list[Row], columns: tuple[Column, ...]) -> tuple[Row, ...]:
-    rows = sorted(rows, key=_sort_key)
+    rows = sorted(_distinct_labels(rows), key=_sort_key)
     cells = [list(row.cells) for row in rows]
     for c, column in enumerate(columns):
         for r, mark in enumerate(rank_marks([cells[r][c].value for r in range(len(rows))], column.direction)):
             cell = cells[r][c]
             cells[r][c] = Cell(cell.value, cell.ci95, cell.n, mark)
-    return tuple(
-        Row(row.decoder, row.ablation, row.kind, row.description, row.flags, tuple(cs), row.artifacts)
-        for row, cs in zip(rows, cells)
-    )
+    return tuple(replace(row, cells=tuple(cs)) for row, cs in zip(rows, cells))
 
 
 def _table(
@@ -177,16 +190,28 @@ def _not_comparable_because(key: TableKey, loaded: Sequence[LoadedResult]) -> tu
     return tuple(reasons)
 
 
-def _row_id(result: RunResult) -> tuple[str, str | None]:
-    return result.decoder.name, result.decoder.ablation
+def _row(item: LoadedResult, columns: tuple[Column, ...]) -> Row:
+    r = item.result
+    return Row(
+        label=row_label(r),
+        decoder=r.decoder.name,
+        ablation=r.decoder.ablation,
+        kind=r.decoder.kind,
+        description=r.decoder.description,
+        flags=dict(r.decoder.flags),
+        cells=tuple(Cell(m.value, m.ci95, m.n) if (m := r.metrics.get(c.name)) else Cell(None) for c in columns),
+        artifacts=tuple((name, (item.path.parent / rel).resolve()) for name, rel in r.artifacts.items()),
+        variant_key=variant_key(r),
+        identity_hash=r.identity.short_hash(),
+    )
 
 
 def build_table(loaded: Sequence[LoadedResult]) -> Table:
-    """One subject's table.
+    """One subject's table: a row per run identity.
 
     Raises:
         HarnessError: The results differ in dataset/test set, protocol or weight source, or in subject.
-        DataError: Two results files give the same (decoder, ablation).
+        DataError: Two results files hold the same run identity (names both).
     """
     if not loaded:
         raise HarnessError("a table needs at least one result")
@@ -194,73 +219,50 @@ def build_table(loaded: Sequence[LoadedResult]) -> Table:
     subjects = {item.result.subject for item in loaded}
     if len(subjects) != 1:
         raise HarnessError(f"a subject's table got results of subjects {sorted(subjects)}")
-    seen: dict[tuple[str, str | None], Path] = {}
+    seen: dict[str, Path] = {}
     for item in loaded:
-        row_id = _row_id(item.result)
-        if row_id in seen:
+        identity = item.result.identity.key()
+        if identity in seen:
             raise DataError(
-                f"two results files for {row_id[0]}/{row_id[1] or 'full'} in one table: {seen[row_id]} and {item.path}"
+                f"two results files of one run identity ({row_label(item.result)}) in one table: "
+                f"{seen[identity]} and {item.path}"
             )
-        seen[row_id] = item.path
+        seen[identity] = item.path
     columns = _columns([item.result for item in loaded])
-    rows = []
-    for item in loaded:
-        r = item.result
-        cells = tuple(Cell(m.value, m.ci95, m.n) if (m := r.metrics.get(c.name)) else Cell(None) for c in columns)
-        artifacts = tuple((name, (item.path.parent / rel).resolve()) for name, rel in r.artifacts.items())
-        rows.append(
-            Row(
-                r.decoder.name,
-                r.decoder.ablation,
-                r.decoder.kind,
-                r.decoder.description,
-                dict(r.decoder.flags),
-                cells,
-                artifacts,
-            )
-        )
     subject = subjects.pop()
-    return _table(key, loaded, subject, (subject,), rows, columns)
+    return _table(key, loaded, subject, (subject,), [_row(item, columns) for item in loaded], columns)
 
 
 def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult]) -> Table | None:
-    """Mean over subjects of rows present in every subject's table (None if no row is).
+    """Mean over the subjects of `per_subject` of each variant that has exactly one result per subject.
 
-    A cell is the mean of the subjects' values, without an interval (images differ across subjects).
+    Results are one variant's when their `variant_key`s match. A cell is the mean of the subjects' values,
+    without an interval (images differ across subjects). None when there are fewer than two subjects or no
+    variant is in all of them.
     """
     key = _check_one_key(loaded)
     if len(per_subject) < 2:
         return None
+    subjects = tuple(sorted(t.subject for t in per_subject))
     columns = _columns([item.result for item in loaded])
-    by_row: dict[tuple[str, str | None], list[Row]] = defaultdict(list)
-    for table in per_subject:
-        index = {c.name: i for i, c in enumerate(table.columns)}
-        for row in table.rows:
-            by_row[(row.decoder, row.ablation)].append(
-                Row(
-                    row.decoder,
-                    row.ablation,
-                    row.kind,
-                    row.description,
-                    row.flags,
-                    tuple(row.cells[index[c.name]] if c.name in index else Cell(None) for c in columns),
-                )
-            )
+    by_variant: dict[str, dict[int, list[LoadedResult]]] = defaultdict(lambda: defaultdict(list))
+    for item in loaded:
+        by_variant[variant_key(item.result)][item.result.subject].append(item)
     rows = []
-    for group in by_row.values():
-        if len(group) != len(per_subject):
+    for per_subject_items in by_variant.values():
+        # Two results of one variant for a subject differ only in their data: there is no single mean to show.
+        if tuple(sorted(per_subject_items)) != subjects or any(len(v) != 1 for v in per_subject_items.values()):
             continue
+        group = [_row(items[0], columns) for items in per_subject_items.values()]
         cells = tuple(
             Cell(float(np.mean([g.cells[c].value for g in group])))
             if all(g.cells[c].value is not None for g in group)
             else Cell(None)
             for c in range(len(columns))
         )
-        first = group[0]
-        rows.append(Row(first.decoder, first.ablation, first.kind, first.description, first.flags, cells))
+        rows.append(replace(group[0], cells=cells, artifacts=(), identity_hash=None))
     if not rows:
         return None
-    subjects = tuple(sorted(t.subject for t in per_subject))
     return _table(key, loaded, None, subjects, rows, columns)
 
 

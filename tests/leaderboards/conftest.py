@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,9 @@ from eval.results import (
     HarnessInfo,
     MetricSummary,
     ProtocolInfo,
+    RunIdentity,
     RunResult,
     WeightsInfo,
-    result_filename,
     write_result,
 )
 
@@ -34,18 +35,39 @@ def make_result(
     artifacts: dict[str, str] | None = None,
     description: str = "a decoder",
     dataset: str = "nsd",
+    variant: Mapping[str, Any] | None = None,
+    tag: str | None = None,
+    seed: int = 0,
 ) -> RunResult:
+    """A result whose identity's options are {"strength": 0.75} updated by `variant`."""
     metrics = {"pixcorr": 0.3, "ssim": 0.4} if metrics is None else metrics
+    identity = RunIdentity(
+        decoder=decoder,
+        ablation=ablation,
+        options={"strength": 0.75, **(variant or {})},
+        backbone=None,
+        transfer=None,
+        data={"name": dataset, "fmri_source": None},
+        subject=subject,
+        protocol=protocol[0],
+        protocol_version=protocol[1],
+        weights_source=weights,
+        seed=seed,
+        data_fingerprint=f"f{subject}",
+    )
     return RunResult(
         created_utc="2025-01-01T00:00:00+00:00",
         harness=HarnessInfo(version="0.1.0", git_commit=None, packages={}),
+        identity=identity,
+        tag=tag,
+        variant=variant or {},
         decoder=DecoderInfo(name=decoder, ablation=ablation, description=description, flags={}, kind=kind),
         subject=subject,
         dataset=DatasetInfo(
             name=dataset,
             label=f"{dataset} at /nsd",
             root="/nsd",
-            fingerprint="f" * 64,
+            fingerprint=f"f{subject}",
             test_set_fingerprint=test_set,
             n_test=10,
             sessions=None,
@@ -64,14 +86,10 @@ def make_result(
 
 @pytest.fixture()
 def write(tmp_path: Path) -> Callable[..., Path]:
-    """write(**make_result kwargs) -> path of a results file under tmp_path/results."""
-
-    count = iter(range(10**6))
+    """write(**make_result kwargs) -> path of a results file under tmp_path/results/<weight source>."""
 
     def _write(**kwargs) -> Path:
         result = make_result(**kwargs)
-        # A counter, not the decoder name, names the file: test names need not be file-name safe.
-        name = result_filename(f"d{next(count)}", result.decoder.ablation, result.subject, result.protocol.name)
-        return write_result(tmp_path / "results" / result.weights.source / name, result)
+        return write_result(tmp_path / "results" / result.weights.source, result).path
 
     return _write

@@ -10,9 +10,11 @@ import jinja2
 import pytest
 import torch
 
+from eval.atomic import write_json_atomic
 from eval.visual import save_sample_grid
 from leaderboards.__main__ import main
 from leaderboards.render import NOT_COMPARABLE, TEMPLATE, environment, render_leaderboard
+from tests.leaderboards.conftest import make_result
 
 
 @pytest.fixture()
@@ -43,6 +45,19 @@ def test_render_writes_html_markdown_and_csv(results: Path, tmp_path: Path) -> N
     assert len(rows) == 4 + 4 + 2
     havir_effnet = next(r for r in rows if r["decoder"] == "havir" and r["metric"] == "effnet")
     assert float(havir_effnet["value"]) == 0.72 and havir_effnet["mark"] == "best" and havir_effnet["subject"] == "1"
+    assert havir_effnet["label"] == "havir" and len(havir_effnet["identity"]) == 10
+
+
+def test_variants_are_rows_labelled_alike_in_every_format(tmp_path: Path, write) -> None:
+    write(decoder="havir", kind="method", metrics={"ssim": 0.3})
+    write(decoder="havir", kind="method", metrics={"ssim": 0.4}, variant={"strength": 0.5})
+    out = tmp_path / "site"
+    html = render_leaderboard(tmp_path / "results", out).read_text()
+    assert ">havir<span" in html and ">havir \u00b7 strength=0.5<span" in html
+    md = (out / "leaderboard.md").read_text()
+    assert "| havir | method | <u>0.3000</u> |" in md and "| havir \u00b7 strength=0.5 | method | **0.4000** |" in md
+    rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text())))
+    assert [(r["label"], r["value"]) for r in rows] == [("havir", "0.3"), ("havir \u00b7 strength=0.5", "0.4")]
 
 
 def test_default_output_folder_is_the_results_folder(results: Path) -> None:
@@ -51,12 +66,15 @@ def test_default_output_folder_is_the_results_folder(results: Path) -> None:
     render_leaderboard(results)  # the pages it wrote are not results files (no *.json), so a re-render works
 
 
-def test_decoder_names_are_escaped(tmp_path: Path, write) -> None:
-    write(decoder="<script>alert(1)</script>", description='"><img src=x onerror=alert(2)>')
+def test_decoder_names_and_variants_are_escaped(tmp_path: Path, write) -> None:
+    write(variant={"prompt": "<script>alert(3)</script>"}, description='"><img src=x onerror=alert(2)>')
+    # A name the writer refuses in a file name can still come in a hand-written file.
+    hostile = make_result("<script>alert(1)</script>")
+    write_json_atomic(tmp_path / "results" / "hand-written.json", hostile.to_dict())
     page = render_leaderboard(tmp_path / "results", tmp_path / "site")
     html = page.read_text()
     assert "<script>" not in html and "<img src=x" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "prompt=&lt;script&gt;alert(3)" in html
     assert "<script>" not in (tmp_path / "site" / "leaderboard.md").read_text()
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from eval.errors import DataError, HarnessError
+from eval.results import load_result
 from leaderboards.collect import LoadedResult, collect_results
 from leaderboards.table import BEST, SECOND, build_table, build_tables, rank_marks
 from tests.leaderboards.conftest import make_result
@@ -87,9 +90,60 @@ def test_one_table_per_subject_plus_a_mean_over_decoders_present_in_all() -> Non
     assert mean.rows[0].cells[0].value == pytest.approx(0.3) and mean.rows[0].cells[0].ci95 is None
 
 
-def test_two_files_for_one_row_are_an_error() -> None:
-    with pytest.raises(DataError, match="two results files for a/full in one table: /r/0.json and /r/1.json"):
+def test_two_files_of_one_identity_are_an_error() -> None:
+    message = r"two results files of one run identity \(a\) in one table: /r/0.json and /r/1.json"
+    with pytest.raises(DataError, match=message):
         build_table(loaded(make_result("a"), make_result("a")))
+    with pytest.raises(DataError, match=r"one run identity \(mine\) in one table: /r/0.json and /r/1.json"):
+        build_table(loaded(make_result("a"), make_result("a", tag="mine")))  # a tag changes no number
+
+
+def labels(table) -> list[str]:
+    return [row.label for row in table.rows]
+
+
+def test_two_variants_of_a_decoder_are_two_rows() -> None:
+    table = build_table(
+        loaded(
+            make_result("havir", kind="method", metrics={"ssim": 0.3}, variant={"strength": 0.5}),
+            make_result("havir", kind="method", metrics={"ssim": 0.4}),
+            make_result("havir", kind="method", metrics={"ssim": 0.1}, ablation="no_cap", variant={"guidance": 2}),
+            make_result("havir", kind="method", metrics={"ssim": 0.2}, tag="mine", variant={"strength": 0.25}),
+        )
+    )
+    assert labels(table) == [
+        "havir",
+        "havir \u00b7 strength=0.5",
+        "mine \u00b7 strength=0.25",
+        "havir / no_cap \u00b7 guidance=2",
+    ]
+    assert [r.cells[0].mark for r in table.rows] == [BEST, SECOND, 0, 0]
+    assert len({r.identity_hash for r in table.rows}) == 4
+
+
+def test_rows_whose_labels_coincide_are_told_apart() -> None:
+    table = build_table(loaded(make_result("a", seed=0), make_result("a", seed=1), make_result("b")))
+    a0, a1, b = table.rows
+    assert a0.label == f"a #{a0.variant_key[:8]}" and a1.label == f"a #{a1.variant_key[:8]}" and a0.label != a1.label
+    assert b.label == "b"
+
+
+def test_the_mean_over_subjects_groups_rows_of_one_variant() -> None:
+    items = loaded(
+        make_result("havir", 1, {"ssim": 0.2}),
+        make_result("havir", 2, {"ssim": 0.4}),
+        make_result("havir", 1, {"ssim": 0.6}, variant={"strength": 0.5}),
+        make_result("havir", 2, {"ssim": 0.8}, variant={"strength": 0.5}),
+        make_result("havir", 1, {"ssim": 0.9}, variant={"strength": 0.25}),  # not run for subject 2
+        # One identity under two tags: for the mean, two variants, each of one subject only.
+        make_result("havir", 1, {"ssim": 0.1}, tag="t", variant={"strength": 0.1}),
+        make_result("havir", 2, {"ssim": 0.3}, tag="u", variant={"strength": 0.1}),
+    )
+    mean = build_tables(items)[-1]
+    assert mean.subject is None and mean.subjects == (1, 2)
+    assert labels(mean) == ["havir", "havir \u00b7 strength=0.5"]
+    assert [r.cells[0].value for r in mean.rows] == [pytest.approx(0.3), pytest.approx(0.7)]
+    assert all(r.identity_hash is None and r.artifacts == () for r in mean.rows)
 
 
 def test_seeded_weights_or_a_producer_saying_so_make_a_table_not_comparable() -> None:
@@ -105,6 +159,24 @@ def test_a_synthetic_dataset_makes_a_table_not_comparable_and_says_why() -> None
     table = build_table(loaded(make_result(weights="none", dataset="synthnsd")))
     assert not table.comparable_to_published
     assert table.not_comparable_because == ("dataset synthnsd, not NSD",)
+
+
+def test_collect_skips_files_of_an_older_schema_with_a_warning(tmp_path: Path, write, caplog) -> None:
+    current = write(decoder="a")
+    old = current.with_name("b__full__subj01__mindeye.json")
+    data = json.loads(current.read_text())
+    old.write_text(json.dumps({**data, "schema_version": 1}))
+    with caplog.at_level(logging.WARNING, logger="leaderboards.collect"):
+        found = collect_results(tmp_path / "results")
+    assert [item.path for item in found] == [current] and found[0].result == load_result(current)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and str(old) in warnings[0] and "earlier version of havir-bench" in warnings[0]
+    current.unlink()
+    with pytest.raises(DataError, match="no current results files under .*: all 1 are from an earlier version"):
+        collect_results(tmp_path / "results")
+    old.write_text(json.dumps({**data, "schema_version": 3}))
+    with pytest.raises(DataError, match="written by a newer version"):  # only older files are skipped
+        collect_results(tmp_path / "results")
 
 
 def test_collect_names_an_invalid_file(tmp_path: Path, write) -> None:
