@@ -46,8 +46,11 @@ class Change:
 
 
 def row_name(result: RunResult) -> str:
+    """'subj01/havir/no_cap', with the tag or the variant's differences when there are any."""
     suffix = f"/{result.decoder.ablation}" if result.decoder.ablation else ""
-    return f"subj{result.subject:02d}/{result.decoder.name}{suffix}"
+    variant = ", ".join(f"{k}={v}" for k, v in sorted(result.variant.items()))
+    name = result.tag or result.decoder.name
+    return f"subj{result.subject:02d}/{name}{suffix}" + (f" \u00b7 {variant}" if variant and not result.tag else "")
 
 
 def summarise_results(results_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -55,6 +58,8 @@ def summarise_results(results_dir: Path) -> dict[str, dict[str, dict[str, Any]]]
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for path in sorted(Path(results_dir).rglob("*.json")):
         result = load_result(path)  # validated, like every other reader of results files
+        if row_name(result) in rows:
+            raise DataError(f"results file {path}: a second result for row {row_name(result)!r} (expected one)")
         rows[row_name(result)] = {
             name: {"value": block.value, "direction": block.direction} for name, block in result.metrics.items()
         }

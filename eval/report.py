@@ -1,4 +1,4 @@
-"""Turning one decoder's reconstructions and scores into the files a run leaves behind."""
+"""One decoder's scores, with everything they depend on, as a results record (`RunResult`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from eval.atomic import atomic_path
 from eval.config import RunConfig
 from eval.data.source import DataSource
 from eval.data.subject import SubjectData
@@ -28,17 +26,6 @@ from eval.results import (
     summarise_metrics,
     utc_now,
 )
-
-
-def save_reconstructions(path: Path, images: torch.Tensor, nsd_ids: np.ndarray) -> tuple[np.ndarray, Path]:
-    """Write images as uint8 (n, H, W, 3) with their NSD ids; return the 8-bit images that were written.
-
-    The saved file is what gets scored, so it can be re-scored later to the same numbers.
-    """
-    u8 = images.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    with atomic_path(path) as tmp:
-        np.savez(tmp, images=u8, nsd_ids=np.asarray(nsd_ids, dtype=np.int64))
-    return u8, path
 
 
 def build_result(

@@ -28,14 +28,19 @@ def test_run_writes_results_and_a_leaderboard(ci_run: Path) -> None:
     results = sorted((ci_run / "results").glob("*.json"))
     assert len(results) == 8  # 4 reference decoders x subjects 1, 7
     result = json.loads(results[0].read_text())
-    assert result["schema_version"] == 1
+    assert result["schema_version"] == 2
+    identity = result["identity"]
+    assert (identity["decoder"], identity["subject"], identity["seed"], identity["backbone"]) == (
+        Path(results[0]).name.split("__")[0], int(Path(results[0]).name.split("__")[2][4:]), 0, None
+    )
+    assert identity["data_fingerprint"] == result["dataset"]["fingerprint"] and result["variant"] == {}
     assert result["dataset"]["label"] == "synthnsd (embedded default, ci preset)"
     assert result["dataset"]["n_test"] == len(result["per_image"]["nsd_ids"])
     assert list(result["metrics"]) == list(METRICS)  # all eight, in the papers' order
     assert result["protocol"] == {"name": "mindeye-synth", "version": "1"}
     assert result["weights"]["source"] == "seeded" and not result["weights"]["comparable_to_published"]
     assert set(result["weights"]["extractors"]) == {"alexnet", "inception", "clip", "effnet", "swav"}
-    assert set(result["per_image"]) == {"nsd_ids", *METRICS}
+    assert set(result["per_image"]["scores"]) == set(METRICS)
     assert 0 <= result["metrics"]["alexnet2"]["p_value"] <= 1 and result["metrics"]["ssim"]["p_value"] is None
     html = (ci_run / "index.html").read_text()
     assert "nearest_neighbour" in html

@@ -11,10 +11,11 @@ from eval.compare import compare_results, main
 from eval.errors import InputError
 from eval.metrics.spec import METRICS
 from eval.results import ProtocolInfo, load_result
+from tests.test_cli import result_file
 
 
 def _result(ci_run: Path, decoder: str):
-    return load_result(ci_run / "results" / f"{decoder}__full__subj01__mindeye-synth.json")
+    return load_result(result_file(ci_run / "results", decoder))
 
 
 def test_nearest_neighbour_beats_random_on_every_identification(ci_run: Path) -> None:
@@ -33,7 +34,7 @@ def test_results_of_different_protocols_are_refused(ci_run: Path) -> None:
 
 
 def test_command_prints_one_line_per_metric(ci_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    files = [str(ci_run / "results" / f"{d}__full__subj01__mindeye-synth.json") for d in ("ground_truth", "random")]
+    files = [str(result_file(ci_run / "results", d)) for d in ("ground_truth", "random")]
     assert main(files) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 + len(METRICS) and out[1].startswith("PixCorr")

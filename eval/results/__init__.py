@@ -7,7 +7,7 @@ result came from.
 
 from __future__ import annotations
 
-from eval.results.io import WriteOutcome, load_result, result_stem, write_result
+from eval.results.io import WriteOutcome, check_tag, load_result, result_stem, write_result
 from eval.results.provenance import DEFAULT_PACKAGES, git_commit, harness_info, utc_now
 from eval.results.schema import (
     DECODER_KINDS,
@@ -40,6 +40,7 @@ __all__ = [
     "RunResult",
     "WeightsInfo",
     "WriteOutcome",
+    "check_tag",
     "git_commit",
     "harness_info",
     "load_result",

@@ -52,13 +52,23 @@ def result_stem(identity: RunIdentity, tag: str | None = None) -> str:
     first = ("--tag", tag) if tag is not None else ("decoder name", identity.decoder)
     parts = [first, ("ablation name", identity.ablation or "full"), ("protocol name", identity.protocol)]
     for what, part in parts:
-        if not isinstance(part, str) or not _NAME_PART.fullmatch(part):
-            raise ConfigError(
-                f"{what} {part!r}: cannot be part of a file name: use letters, digits and "
-                "single '-', '_' or '.' between them"
-            )
+        check_name_part(what, part)
     name, ablation, protocol = (part for _, part in parts)
     return f"{name}__{ablation}__subj{int(identity.subject):02d}__{protocol}__{identity.short_hash()}"
+
+
+def check_name_part(what: str, part: object) -> None:
+    """Raise ConfigError unless `part` can stand in a results file name (`what` names it: '--tag', ...)."""
+    if not isinstance(part, str) or not _NAME_PART.fullmatch(part):
+        raise ConfigError(
+            f"{what} {part!r}: cannot be part of a file name: use letters, digits and single '-', '_' or '.' "
+            "between them"
+        )
+
+
+def check_tag(tag: str) -> None:
+    """Fail early on a `--tag` a file name cannot hold."""
+    check_name_part("--tag", tag)
 
 
 def write_result(results_dir: str | os.PathLike[str], result: RunResult | Mapping[str, Any]) -> WriteOutcome:
