@@ -108,7 +108,8 @@ class Cache:
         try:
             return load(path)
         except DAMAGE_ERRORS as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            # The first sentence: torch adds several more of advice to a broken zip's one line.
+            detail = str(exc).splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
             log.warning("cache entry %s (%s) is damaged (%s); computing it again", path, what, detail)
             discard(path)
             return None
