@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import platformdirs
+from safetensors import SafetensorError
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,19 @@ def stable_hash(obj: Any, length: int = 64) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
-# Errors a damaged file raises in the readers the harness uses (numpy, safetensors, torch, json, nibabel).
-DAMAGE_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, EOFError, KeyError, RuntimeError)
+# Errors a damaged file raises in the readers the harness uses, measured on truncated and overwritten files:
+# numpy (EOFError for an empty .npy, ValueError for a short one), torch.load (RuntimeError for a broken zip,
+# EOFError, pickle.UnpicklingError or IndexError for other bytes), safetensors (its own SafetensorError),
+# json (ValueError) and a missing file or key (OSError, LookupError).
+DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    EOFError,
+    LookupError,
+    RuntimeError,
+    pickle.UnpicklingError,
+    SafetensorError,
+)
 
 
 @dataclass(frozen=True)
@@ -95,10 +108,19 @@ class Cache:
         try:
             return load(path)
         except DAMAGE_ERRORS as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            # The first sentence: torch adds several more of advice to a broken zip's one line.
+            detail = str(exc).splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
             log.warning("cache entry %s (%s) is damaged (%s); computing it again", path, what, detail)
             discard(path)
             return None
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """The JSON object describing a cache entry; ValueError (damage) when the file holds anything else."""
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path.name}: expected a JSON object, found {type(meta).__name__}")
+    return meta
 
 
 def discard(path: Path) -> None:

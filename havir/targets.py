@@ -69,17 +69,17 @@ def cached_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, cache: Cache | Non
     ids = np.asarray(nsd_ids, dtype=np.int64)
     cache = Cache.at(cache)
     key = {
-            "version": TARGETS_VERSION,
-            "backbone": backbone_identity(Path(vd.info.folder)),
-            "stimuli": str(stimuli.images_path.resolve()),
-            "stimuli_size": stimuli.images_path.stat().st_size,
-            "ids": hashlib.sha256(ids.tobytes()).hexdigest(),
+        "version": TARGETS_VERSION,
+        "backbone": backbone_identity(Path(vd.info.folder)),
+        "stimuli": str(stimuli.images_path.resolve()),
+        "stimuli_size": stimuli.images_path.stat().st_size,
+        "ids": hashlib.sha256(ids.tobytes()).hexdigest(),
     }
     path = cache.entry("targets", key, length=32, suffix=".safetensors")
-    stored = cache.read(path, lambda entry: load_file(str(entry)), "HAVIR targets")
+    stored = cache.read(path, lambda entry: _read_targets(entry, ids.size), "HAVIR targets")
     if stored is not None:
         log.info("HAVIR targets read from %s", path)
-        return Targets(stored["latents"], stored["image_tokens"], stored["text_tokens"])
+        return stored
     targets = compute_targets(vd, stimuli, ids)
     with atomic_path(path) as tmp:
         save_file(
@@ -91,4 +91,14 @@ def cached_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, cache: Cache | Non
             str(tmp),
         )
     log.info("HAVIR targets written to %s", path)
+    return targets
+
+
+def _read_targets(path: Path, n_images: int) -> Targets:
+    """A cache entry's targets; KeyError or ValueError when it is damaged, so the cache recomputes it."""
+    stored = load_file(str(path))
+    targets = Targets(stored["latents"], stored["image_tokens"], stored["text_tokens"])
+    for name, tensor in vars(targets).items():
+        if tensor.shape[0] != n_images:
+            raise ValueError(f"{name}: expected {n_images} rows, found shape {tuple(tensor.shape)}")
     return targets

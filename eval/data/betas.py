@@ -163,7 +163,10 @@ def _check_formats_agree(h5_path: Path, nii_path: Path, voxels: VoxelIndex) -> N
             first_h5 = dset[0][z, y, x]
     except OSError as exc:
         raise DataError(f"cannot read betas {h5_path}: {exc}") from exc
-    first_nii = np.asanyarray(img.dataobj[..., 0])[x, y, z]
+    try:
+        first_nii = np.asanyarray(img.dataobj[..., 0])[x, y, z]
+    except Exception as exc:  # nibabel raises many types for corrupt files
+        raise DataError(f"cannot read betas {nii_path}: {exc}") from exc
     if not np.array_equal(first_h5, first_nii):
         n_diff = int(np.count_nonzero(first_h5 != first_nii))
         raise DataError(

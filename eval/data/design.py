@@ -45,24 +45,81 @@ def load_design(root: Path) -> Design:
     for key in ("masterordering", "subjectim", "sharedix"):
         if key not in mat:
             raise DataError(f"NSD design file {path}: expected variable '{key}', found {found}")
-    # The .mat file is 1-based (MATLAB); everything downstream is 0-based.
-    design = Design(
-        masterordering=np.asarray(mat["masterordering"]).ravel().astype(np.int64) - 1,
-        subjectim=np.asarray(mat["subjectim"]).astype(np.int64) - 1,
-        sharedix=np.asarray(mat["sharedix"]).ravel().astype(np.int64) - 1,
-        path=path,
+    subjectim = np.asarray(mat["subjectim"])
+    if subjectim.ndim != 2 or subjectim.shape[0] != 8:
+        raise DataError(
+            f"NSD design file {path}: expected subjectim of shape (8, images per subject), found {subjectim.shape}"
+        )
+    n_columns = subjectim.shape[1]
+    # The .mat file is 1-based (MATLAB); a 0-based or foreign file would silently pair trials with the wrong
+    # images, so every index is checked against the range it indexes before the shift to 0-based.
+    masterordering = _indices(
+        path, "masterordering", np.asarray(mat["masterordering"]).ravel(), n_columns, "columns of subjectim"
     )
-    if design.n_trials % layout.DESIGN_SESSIONS:
+    subjectim = _indices(path, "subjectim", subjectim, layout.N_STIMULI, "the images of the stimuli file")
+    sharedix = _indices(
+        path, "sharedix", np.asarray(mat["sharedix"]).ravel(), layout.N_STIMULI, "the images of the stimuli file"
+    )
+    _check_shared(path, subjectim, sharedix)
+    design = Design(masterordering=masterordering - 1, subjectim=subjectim - 1, sharedix=sharedix - 1, path=path)
+    if design.n_trials == 0 or design.n_trials % layout.DESIGN_SESSIONS:
         raise DataError(
             f"NSD design file {path}: expected a masterordering of {layout.DESIGN_SESSIONS} equal sessions, "
             f"found {design.n_trials} trials"
         )
-    if design.subjectim.shape[0] != 8 or design.masterordering.max() >= design.subjectim.shape[1]:
-        raise DataError(
-            f"NSD design file {path}: expected subjectim of shape (8, >{design.masterordering.max()}), "
-            f"found {design.subjectim.shape}"
-        )
     return design
+
+
+def _indices(path: Path, key: str, values: np.ndarray, upper: int, meaning: str) -> np.ndarray:
+    """`values` as int64, after checking that each is one of NSD's 1-based indices 1..upper."""
+    if values.size == 0 or not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        raise DataError(f"NSD design file {path}: expected {key} to hold numbers, found {values.dtype} {values.shape}")
+    bad = (values < 1) | (values > upper)
+    if values.dtype.kind == "f":
+        bad |= ~np.isfinite(values) | (np.round(values) != values)
+    if np.any(bad):
+        flat = int(np.flatnonzero(bad)[0])
+        # Positions are 1-based, as MATLAB (and the file's own indices) count.
+        if values.ndim == 2:
+            row, column = np.unravel_index(flat, values.shape)
+            where = f"row {row + 1}, column {column + 1}"
+        else:
+            where = f"position {flat + 1}"
+        value = values.flat[flat]
+        shown = int(value) if np.isfinite(value) and value == int(value) else value
+        hint = " (a 0-based file?)" if shown == 0 else f" ({meaning})"
+        raise DataError(
+            f"NSD design file {path}: {key} holds {shown} at {where}; "
+            f"expected NSD's 1-based indices 1..{upper}{hint}"
+        )
+    return values.astype(np.int64)
+
+
+def _check_shared(path: Path, subjectim: np.ndarray, sharedix: np.ndarray) -> None:
+    """The test split counts a trial as shared iff it shows one of subjectim's first len(sharedix) columns:
+    those columns must hold exactly the images of sharedix, in every row (1-based ids, as in the file)."""
+    n_shared = sharedix.size
+    if n_shared > subjectim.shape[1]:
+        raise DataError(
+            f"NSD design file {path}: expected sharedix to list at most the {subjectim.shape[1]} columns of "
+            f"subjectim, found {n_shared} ids"
+        )
+    shared = np.sort(sharedix)
+    for row in range(subjectim.shape[0]):
+        first = np.sort(subjectim[row, :n_shared])
+        if np.array_equal(first, shared):
+            continue
+        outside = np.setdiff1d(shared, first)
+        found = (
+            f"{outside.size} of its ids absent from row {row + 1} (first: {outside[0]})"
+            if outside.size
+            else f"repeated ids in sharedix or in row {row + 1}"
+        )
+        hint = " (a 0-based sharedix?)" if np.array_equal(shared + 1, first) else ""
+        raise DataError(
+            f"NSD design file {path}: expected sharedix to hold the images of subjectim's first {n_shared} "
+            f"columns (the shared images, in every row), found {found}{hint}"
+        )
 
 
 @dataclass(frozen=True)

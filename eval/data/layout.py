@@ -13,6 +13,7 @@ SESSIONS_PER_SUBJECT = {1: 40, 2: 40, 3: 32, 4: 30, 5: 40, 6: 32, 7: 40, 8: 30}
 # The design files describe 40 sessions for every subject: trials per session = len(masterordering) / 40.
 DESIGN_SESSIONS = 40
 N_SHARED_IMAGES = 1000
+N_STIMULI = 73000  # rows of nsd_stimuli.hdf5: the design file's image ids are 1..73000
 BETA_SCALE = 300.0  # stored int16 value = percent signal change x 300
 
 ROI_ATLASES = (

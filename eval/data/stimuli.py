@@ -44,15 +44,16 @@ class Stimuli:
             handle = h5py.File(self.images_path, "r")
         except OSError as exc:
             raise DataError(f"cannot read NSD stimuli {self.images_path}: {exc}") from exc
+        # Every message is built while the file is open: a closed handle has no keys and no dataset to describe.
         if "imgBrick" not in handle:
+            found = sorted(handle.keys())
             handle.close()
-            raise DataError(f"NSD stimuli {self.images_path}: expected dataset 'imgBrick', found {list(handle.keys())}")
+            raise DataError(f"NSD stimuli {self.images_path}: expected dataset 'imgBrick', found {found}")
         brick = handle["imgBrick"]
-        if brick.ndim != 4 or brick.shape[3] != 3 or brick.dtype != np.uint8:
+        if not isinstance(brick, h5py.Dataset) or brick.ndim != 4 or brick.shape[3] != 3 or brick.dtype != np.uint8:
+            found = f"{brick.dtype} {brick.shape}" if isinstance(brick, h5py.Dataset) else "a group"
             handle.close()
-            raise DataError(
-                f"NSD stimuli {self.images_path}: expected uint8 (n, H, W, 3), found {brick.dtype} {brick.shape}"
-            )
+            raise DataError(f"NSD stimuli {self.images_path}: expected imgBrick as uint8 (n, H, W, 3), found {found}")
         return handle
 
     def images(self, nsd_ids: np.ndarray) -> np.ndarray:
@@ -68,7 +69,13 @@ class Stimuli:
             brick = handle["imgBrick"]
             block = np.empty((unique.size, *brick.shape[1:]), dtype=np.uint8)
             for start in range(0, unique.size, 256):
-                block[start : start + 256] = brick[unique[start : start + 256]]
+                chunk = unique[start : start + 256]
+                try:
+                    block[start : start + 256] = brick[chunk]
+                except OSError as exc:  # a truncated or corrupt file fails only when its data is read
+                    raise DataError(
+                        f"cannot read NSD stimuli {self.images_path}: imgBrick rows {chunk[0]}..{chunk[-1]}: {exc}"
+                    ) from exc
         return block[inverse]
 
     def images_tensor(self, nsd_ids: np.ndarray) -> torch.Tensor:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.cache import read_meta
 from eval.errors import ConfigError, DataError
 
 NORMALISATIONS = {
@@ -104,9 +105,11 @@ class SubjectData:
 
     @classmethod
     def load(cls, folder: Path) -> SubjectData:
-        meta = json.loads((folder / "meta.json").read_text())
+        """Read a saved folder; ValueError, OSError or KeyError when it is damaged (the cache then rebuilds it)."""
+        meta = read_meta(folder / "meta.json")
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in cls._ARRAYS}
         groups = {name: np.load(folder / f"group__{name}.npy") for name in meta["groups"]}
+        _check_saved_shapes(folder, arrays, groups)
         return cls(
             subject=int(meta["subject"]),
             groups=groups,
@@ -115,3 +118,22 @@ class SubjectData:
             fingerprint=meta["fingerprint"],
             **arrays,
         )
+
+
+def _check_saved_shapes(folder: Path, arrays: Mapping[str, np.ndarray], groups: Mapping[str, np.ndarray]) -> None:
+    """Arrays of one saved subject agree on rows and voxels (numpy checks each file, not the set of them)."""
+    n_voxels = arrays["voxel_xyz"].shape[0] if arrays["voxel_xyz"].ndim == 2 else -1
+    expected = {
+        "train_fmri": (arrays["train_ids"].shape[0], n_voxels),
+        "test_fmri": (arrays["test_ids"].shape[0], n_voxels),
+        "train_reps": arrays["train_ids"].shape,
+        "test_reps": arrays["test_ids"].shape,
+        "voxel_xyz": (n_voxels, 3),
+        "affine": (4, 4),
+    }
+    for name, shape in expected.items():
+        if arrays[name].shape != tuple(shape):
+            raise ValueError(f"{folder / name}.npy: expected shape {tuple(shape)}, found {arrays[name].shape}")
+    for name, columns in groups.items():
+        if columns.ndim != 1 or (columns.size and (columns.min() < 0 or columns.max() >= n_voxels)):
+            raise ValueError(f"{folder}/group__{name}.npy: expected column indices in 0..{n_voxels - 1}")

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from eval.atomic import atomic_folder
-from eval.cache import Cache, stable_hash
+from eval.cache import Cache, read_meta, stable_hash
 from eval.metrics.identification import standardise_rows
 from eval.metrics.pixel import single_threaded_ops
 from eval.metrics.preprocess import network_input
@@ -133,7 +133,9 @@ def cached_features(
     """
     cache = Cache.at(cache)
     folder = cache.entry("features", feature_key(loaded, protocol, images_fingerprint), prefix=loaded.spec.name)
-    cached = cache.read(folder, _read_entry, f"{loaded.spec.name} ground-truth features")
+    cached = cache.read(
+        folder, lambda entry: _read_entry(entry, images.shape[0]), f"{loaded.spec.name} ground-truth features"
+    )
     if cached is not None:
         log.info("%s: ground-truth features from cache %s", loaded.spec.name, folder)
         return cached
@@ -147,9 +149,14 @@ def cached_features(
     return features
 
 
-def _read_entry(folder: Path) -> dict[str, np.ndarray]:
-    nodes = json.loads((folder / "meta.json").read_text())["nodes"]
-    return {node: np.load(folder / f"{i}.npy", mmap_mode="c") for i, node in enumerate(nodes)}
+def _read_entry(folder: Path, n_images: int) -> dict[str, np.ndarray]:
+    """The entry's features, memory-mapped; ValueError, OSError or KeyError when it is damaged."""
+    nodes = read_meta(folder / "meta.json")["nodes"]
+    features = {node: np.load(folder / f"{i}.npy", mmap_mode="c") for i, node in enumerate(nodes)}
+    for i, array in enumerate(features.values()):
+        if array.ndim != 2 or array.shape[0] != n_images:
+            raise ValueError(f"{folder / f'{i}.npy'}: expected {n_images} rows of features, found shape {array.shape}")
+    return features
 
 
 def _write_entry(folder: Path, features: dict[str, np.ndarray], loaded: LoadedExtractor) -> None:

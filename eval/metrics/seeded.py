@@ -209,6 +209,8 @@ def load_seeded(
 
     def restore(entry: Path) -> Standardised:
         saved = torch.load(entry, map_location=device, weights_only=True)
+        if not isinstance(saved, dict):
+            raise ValueError(f"expected a dict of state and dims, found {type(saved).__name__}")
         restored = Standardised(net, {node: int(d) for node, d in saved["dims"].items()})
         restored.load_state_dict(saved["state"])
         return restored
