@@ -28,7 +28,9 @@ def test_nearest_neighbour_beats_random_on_every_identification(ci_run: Path) ->
 
 def test_results_of_different_protocols_are_refused(ci_run: Path) -> None:
     a = _result(ci_run, "random")
-    b = dataclasses.replace(_result(ci_run, "mean_image"), protocol=ProtocolInfo("mindeye", "2"))
+    b = _result(ci_run, "mean_image")
+    identity = dataclasses.replace(b.identity, protocol="mindeye", protocol_version="2")
+    b = dataclasses.replace(b, protocol=ProtocolInfo("mindeye", "2"), identity=identity)
     with pytest.raises(InputError, match=r"protocol differs \(mindeye-synth v1 vs mindeye v2\)"):
         compare_results(a, b, ("random", "mean_image"))
 
