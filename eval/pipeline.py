@@ -19,6 +19,7 @@ import torch
 from eval.atomic import atomic_folder, atomic_path
 from eval.cache import Cache, stable_hash
 from eval.config import RunConfig
+from eval.data.prepare import load_subject
 from eval.data.source import DataSource
 from eval.data.stimuli import Stimuli, test_set_fingerprint, uint8_to_tensor
 from eval.data.subject import SubjectData
@@ -32,6 +33,7 @@ from eval.decoders import (
     Trainable,
     Variant,
 )
+from eval.errors import ConfigError
 from eval.identity import run_identity, variant_label
 from eval.options import differences
 
@@ -55,6 +57,23 @@ class TestSet:
     def of(cls, stimuli: Stimuli, data: SubjectData) -> TestSet:
         gt_u8 = stimuli.images(data.test_ids)
         return cls(uint8_to_tensor(gt_u8), np.asarray(data.test_ids), test_set_fingerprint(data.test_ids, gt_u8))
+
+
+def check_device(device: str) -> None:
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"--device: expected cpu or cuda, found {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: no CUDA device is available on this machine; use --device cpu")
+
+
+def subject_data(config: RunConfig, source: DataSource, subject: int) -> SubjectData:
+    """The subject's prepared data as `config` asks: read from NSD (or SynthNSD), or imported from brain-diffuser's
+    files."""
+    if config.braindiffuser_dir is None:
+        return load_subject(source.root, subject, config.prepare, Cache.at(config.cache_dir))
+    from eval.data.braindiffuser import import_braindiffuser
+
+    return import_braindiffuser(config.braindiffuser_dir, subject, source.root, config.prepare)
 
 
 def checkpoint_variant(decoder: Decoder, variant: Variant, data: SubjectData) -> str:

@@ -12,33 +12,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
 from eval.atomic import atomic_path
 from eval.cache import Cache
 from eval.config import RunConfig
-from eval.data.prepare import load_subject
 from eval.data.source import DataSource, resolve_source
 from eval.data.stimuli import Stimuli
-from eval.data.subject import SubjectData
 from eval.decoders import DecoderSpec, Transfer, Variant
 from eval.errors import ConfigError, HarnessError
 from eval.metrics.protocol import resolve_protocol
 from eval.options import NoOptions, parse_options
-from eval.pipeline import TestSet, evaluate
+from eval.pipeline import TestSet, check_device, evaluate, subject_data
 from eval.registry import check_ablation, resolve
 
 if TYPE_CHECKING:
     from eval.metrics.feature_score import FeatureScorer
 
 log = logging.getLogger(__name__)
-
-
-def check_device(device: str) -> None:
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"--device: expected cpu or cuda, found {device!r}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: no CUDA device is available on this machine; use --device cpu")
 
 
 def check_writable(folder: Path) -> None:
@@ -144,11 +133,3 @@ def feature_scorer(config: RunConfig, source: DataSource) -> tuple[RunConfig, Fe
     )
     scorer.load_all()
     return config, scorer
-
-
-def subject_data(config: RunConfig, source: DataSource, subject: int) -> SubjectData:
-    if config.braindiffuser_dir is None:
-        return load_subject(source.root, subject, config.prepare, Cache.at(config.cache_dir))
-    from eval.data.braindiffuser import import_braindiffuser
-
-    return import_braindiffuser(config.braindiffuser_dir, subject, source.root, config.prepare)

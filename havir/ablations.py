@@ -52,9 +52,8 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     from eval.metrics.identification import two_way_identification
     from eval.metrics.score import score_pixel_metrics
     from eval.options import parse_options
-    from eval.pipeline import fit_or_load, quantise, reconstruct, test_inputs
+    from eval.pipeline import check_device, fit_or_load, quantise, reconstruct, subject_data, test_inputs
     from eval.registry import check_ablation, resolve
-    from eval.runner import check_device, subject_data
     from havir.identification import clip_embeddings
 
     check_device(args.device)

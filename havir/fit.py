@@ -46,9 +46,8 @@ def fit(args: argparse.Namespace) -> Path | None:
     from eval.data.subject import PrepareOptions
     from eval.decoders import BuildContext, Variant
     from eval.options import parse_options
-    from eval.pipeline import fit_or_load, save_checkpoint
+    from eval.pipeline import check_device, fit_or_load, save_checkpoint
     from eval.registry import check_ablation
-    from eval.runner import check_device
     from havir.decoder import HAVIR
 
     check_device(args.device)
