@@ -56,7 +56,7 @@ def _clip_embeddings(backbone, images: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("spec", [VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE], ids=lambda s: s.name)
 def test_oracle_figures(benchmark, spec, test_set) -> None:
     data, stimuli = test_set
-    decoder = spec.build(BuildContext(ablation=None, device="cpu", seed=0, subject=1))
+    decoder = spec.build(BuildContext(device="cpu", seed=0, subject=1), spec.default_variant())
     decoder.fit(data, stimuli)
     inputs = TestInputs(fmri=np.asarray(data.test_fmri), nsd_ids=np.asarray(data.test_ids))
     start = time.perf_counter()

@@ -20,7 +20,7 @@ from eval.data.prepare import load_subject
 from eval.data.source import embedded_synthnsd
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions
-from eval.decoders import BuildContext
+from eval.decoders import BuildContext, Variant
 
 BACKBONE = os.environ.get("HAVIR_BENCH_BACKBONE", "minivd")
 pytestmark = pytest.mark.skipif(
@@ -40,10 +40,8 @@ def test_train_subject1(benchmark, cache: Path) -> None:
     torch.set_num_threads(1)
     root = embedded_synthnsd(Cache(cache), preset="default").root
     data, stimuli = load_subject(root, 1, PrepareOptions(), cache), Stimuli(root)
-    context = BuildContext(
-        ablation=None, device="cpu", seed=0, subject=1, options={"backbone": BACKBONE}, cache_dir=cache
-    )
-    decoder = HavirDecoder(context)
+    context = BuildContext(device="cpu", seed=0, subject=1, cache=Cache(cache))
+    decoder = HavirDecoder(context, Variant(backbone=BACKBONE))
     decoder._attach(data)
     start = time.perf_counter()
     decoder.training_set(data, stimuli)  # targets, cached for the timed fit
@@ -70,8 +68,8 @@ def test_full_run_subject1(benchmark, cache: Path, tmp_path: Path) -> None:
         "--cache-dir",
         str(cache),
         "--refit",
-        "--decoder-option",
-        f"backbone={BACKBONE}",
+        "--vd-model",
+        BACKBONE,
     ]
     code = benchmark.pedantic(main, args=(argv,), rounds=1, iterations=1)
     benchmark.extra_info.update(load=os.getloadavg()[0])
