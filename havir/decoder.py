@@ -79,15 +79,12 @@ class HavirDecoder:
     # --- what a result records ---------------------------------------------------------------------------
     @property
     def meta(self) -> DecoderMeta:
-        flags: dict[str, Any] = {"seed": self.seed, **as_dict(self.options)}
+        # Options left to the preset are recorded with the value the preset gave them, once it is known.
+        flags: dict[str, Any] = {"seed": self.seed, **{k: v for k, v in as_dict(self.options).items() if v is not None}}
         if self.config is not None:
             c = self.config
+            flags |= {name: getattr(c, name) for name in as_dict(self.options)}
             flags |= {
-                "preset": c.preset,
-                "strength": c.strength,
-                "mix_ratio": c.mix_ratio,
-                "guidance": c.guidance,
-                "steps": c.steps,
                 "backbone": c.backbone,
                 "inputs": "+".join(
                     k for k, on in (("z", c.use_latent), ("img", c.use_image), ("cap", c.use_text)) if on
