@@ -67,7 +67,8 @@ class Decoder(Protocol):
     meta: DecoderMeta
 
     def reconstruct(self, inputs: TestInputs) -> torch.Tensor:
-        """Images float32 [n_test, 3, H, W] in [0, 1], one per row of `inputs`."""
+        """Images float32 [n_test, 3, H, W] in [0, 1], one per row of `inputs`, on any device (the harness moves
+        them to the CPU)."""
         ...
 
 
