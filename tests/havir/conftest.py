@@ -29,11 +29,11 @@ def subject1(synth_root: Path):
     return data, Stimuli(synth_root)
 
 
-def make_decoder(vd_dir: Path, ablation: str | None = None, seed: int = 0, **options: str):
+def make_decoder(vd_dir: Path, ablation: str | None = None, seed: int = 0, *, device: str = "cpu", **options: str):
     from havir.decoder import HavirDecoder
 
     merged = {**TINY_OPTIONS, "backbone": str(vd_dir), **options}
-    return HavirDecoder(BuildContext(ablation=ablation, device="cpu", seed=seed, subject=1, options=merged))
+    return HavirDecoder(BuildContext(ablation=ablation, device=device, seed=seed, subject=1, options=merged))
 
 
 @pytest.fixture(scope="session")
