@@ -61,6 +61,8 @@ class HavirConfig:
         guidance: Classifier-free guidance scale.
         steps: Scheduler steps N.
         backbone: Generation backbone: "minivd", a VD folder, or a hub id in the local cache.
+        mixed_precision: "no", "bf16" or "fp16": the dtype of the forward passes' matmuls on CUDA (training and
+            prediction; weights, optimizer state and losses stay float32); ignored on other devices.
     """
 
     preset: str = "synth"
@@ -86,6 +88,7 @@ class HavirConfig:
     guidance: float = 3.5
     steps: int = 20
     backbone: str = "minivd"
+    mixed_precision: str = "no"
 
     def __post_init__(self) -> None:
         positive = {k: getattr(self, k) for k in ("hidden", "blocks", "feature_channels", "upsample", "epochs")}
@@ -137,6 +140,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "epochs": 200,
         "finetune_epochs": 200,
         "batch_size": 30,
+        "mixed_precision": "bf16",
     },
 }
 LARGE_TRAINING_SET = 5000  # training images from which the paper-scale preset is the default

@@ -21,6 +21,7 @@ from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Va
 from eval.errors import ConfigError, DataError, HarnessError, InputError
 from eval.options import as_dict
 from havir.config import ABLATIONS, TRAINING_FIELDS, HavirConfig, HavirOptions, config_for
+from havir.device import autocast
 from havir.modules import HavirModel
 from havir.targets import cached_targets
 from havir.train import TrainingSet, build_model, train
@@ -133,11 +134,13 @@ class HavirDecoder:
         self.subject = data.subject
 
     def _new_model(self) -> HavirModel:
+        """A fresh model on the decoder's device, initialised on the CPU (the same weights on every device)."""
         torch.manual_seed(self.seed)
         n_str, n_sem = (len(self.columns[k]) for k in ("structural", "semantic"))
-        return build_model(self.config, n_str, n_sem, self.backbone().info)
+        return build_model(self.config, n_str, n_sem, self.backbone().info).to(self.device)
 
     def training_set(self, data: SubjectData, stimuli: Stimuli) -> TrainingSet:
+        """Inputs and targets on the CPU (at paper scale the targets are ~10 GB); `train` moves each batch."""
         fmri = torch.from_numpy(np.array(data.train_fmri, dtype=np.float32))
         targets = cached_targets(self.backbone(), stimuli, data.train_ids, self.cache)
         return TrainingSet(fmri[:, self.columns["structural"]], fmri[:, self.columns["semantic"]], targets)
@@ -207,7 +210,7 @@ class HavirDecoder:
             diff = sorted(k for k in expected if (state.get("training") or {}).get(k) != expected[k])
             raise ConfigError(f"HAVIR checkpoint {path}: trained with other settings ({', '.join(diff)}); use --refit")
         self.model = self._new_model()
-        self.model.load_state_dict(load_file(str(folder / WEIGHTS)))
+        self.model.load_state_dict(load_file(str(folder / WEIGHTS)))  # copied into the parameters on the device
         self.model.eval()
         self.history = state.get("history", [])
         self.input_map = load_input_map(folder / INPUT_MAP)
@@ -215,7 +218,8 @@ class HavirDecoder:
     # --- reconstruction -----------------------------------------------------------------------------------
     @torch.no_grad()
     def predict(self, fmri: np.ndarray, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(z', e'_img, e'_cap) for rows of averaged fMRI over the subject's voxels."""
+        """(z', e'_img, e'_cap), float32 on the decoder's device, for rows of averaged fMRI over the subject's
+        voxels (under autocast on CUDA when the configuration asks for mixed precision)."""
         if self.model is None:
             raise HarnessError("decoder 'havir': reconstruct() called before fit()")
         fmri = np.asarray(fmri, dtype=np.float32)
@@ -224,13 +228,17 @@ class HavirDecoder:
         fmri = self.input_map.apply(fmri)  # identity unless fine-tuned on another normalisation (transfer)
         self.model.eval()
         x = torch.from_numpy(np.array(fmri, dtype=np.float32))
-        outs = [
-            self.model(chunk[:, self.columns["structural"]], chunk[:, self.columns["semantic"]])
-            for chunk in x.split(batch_size)
-        ]
+        outs = []
+        for chunk in x.split(batch_size):
+            # Each module's columns are picked on the CPU: only those travel to the device.
+            structural = chunk[:, self.columns["structural"]].to(self.device)
+            semantic = chunk[:, self.columns["semantic"]].to(self.device)
+            with autocast(self.device, self.config.mixed_precision):
+                outs.append(tuple(out.float() for out in self.model(structural, semantic)))
         return tuple(torch.cat(parts) for parts in zip(*outs))
 
     def reconstruct(self, inputs: TestInputs) -> torch.Tensor:
+        """Images from the predictions, which stay on the device: the backbone (on the same device) takes them."""
         from eval.backbone.sampling import GenerationOptions
 
         z, e_img, e_cap = self.predict(inputs.fmri)

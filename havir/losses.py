@@ -1,4 +1,9 @@
-"""HAVIR's training losses: MSE + Sobel on latents (eqs. 1-3), SoftCLIP + MSE on CLIP tokens (eqs. 4-6)."""
+"""HAVIR's training losses: MSE + Sobel on latents (eqs. 1-3), SoftCLIP + MSE on CLIP tokens (eqs. 4-6).
+
+Every loss is computed in at least float32, whatever the dtype of the predictions (bf16 under mixed precision):
+the SoftCLIP logits divided by a small temperature and the sums over a batch need float32's mantissa. Float32 and
+float64 inputs are used as they are, so those runs are unchanged. Call the losses outside autocast.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,11 @@ import torch
 import torch.nn.functional as F
 
 SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # K_x; K_y = K_x^T
+
+
+def full_precision(x: torch.Tensor) -> torch.Tensor:
+    """`x` in float32 when it is in a half-precision dtype; `x` itself otherwise."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
 
 
 def sobel(latents: torch.Tensor) -> torch.Tensor:
@@ -33,6 +43,7 @@ def sobel_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def structural_loss(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     """Eq. 3: L_str = L_mse + L_sobel; also returns the parts for logging."""
+    pred, target = full_precision(pred), full_precision(target)
     mse = F.mse_loss(pred, target)
     edges = sobel_loss(pred, target)
     return mse + edges, {"str_mse": mse.item(), "str_sobel": edges.item()}
@@ -57,7 +68,8 @@ def soft_clip_loss(
         reduction: "sum" is eq. 4 as written (summed over rows i); "mean" divides by the number of rows, which
             keeps the loss's scale independent of the batch size.
     """
-    columns = target if all_targets is None else all_targets
+    pred, target = full_precision(pred), full_precision(target)
+    columns = target if all_targets is None else full_precision(all_targets)
     soft_labels = torch.softmax(target @ columns.T / tau, dim=1)
     log_probs = torch.log_softmax(pred @ columns.T / tau, dim=1)
     per_row = -(soft_labels * log_probs).sum(dim=1)
@@ -77,6 +89,7 @@ def token_loss(
     pred: torch.Tensor, target: torch.Tensor, tau: float, all_targets: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eqs. 5-6 for one head: (SoftCLIP on unit-length flattened tokens, MSE on the tokens themselves)."""
-    gathered = None if all_targets is None else flat_unit(all_targets)
+    pred, target = full_precision(pred), full_precision(target)
+    gathered = None if all_targets is None else flat_unit(full_precision(all_targets))
     contrastive = soft_clip_loss(flat_unit(pred), flat_unit(target), tau, gathered)
     return contrastive, F.mse_loss(pred, target)

@@ -5,6 +5,11 @@ batch. The losses are means over a process's rows; the SoftCLIP columns are the 
 (every process holds all targets), so its rows are exactly those of the single-process loss, and averaging
 the gradients over processes (DDP) gives the single-process gradient. With dropout off, several processes
 therefore train the same model as one process, up to floating-point summation order.
+
+Batches follow the model: the training set stays on the CPU and each batch's inputs and targets are copied to
+the device of the model's parameters (under `accelerate`, the device `prepare` put it on). Whole target tensors
+on the device would cost about 10 GB per process at paper scale (9000 images x 1.1 MB of latents and tokens);
+a batch's copy is a few tens of MB, small next to the forward and backward passes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from havir.config import HavirConfig
+from havir.device import autocast, grad_scaler, model_device
 from havir.losses import structural_loss, token_loss
 from havir.modules import HavirModel, SemanticExtractor, StructuralGenerator
 from havir.targets import Targets
@@ -26,7 +32,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainingSet:
-    """Inputs and targets of the training images, row for row."""
+    """Inputs and targets of the training images, row for row (on the CPU; `train` moves each batch)."""
 
     structural: torch.Tensor  # [n, structural voxels]
     semantic: torch.Tensor  # [n, semantic voxels]
@@ -94,6 +100,8 @@ def train(
     net = model
     if accelerator is not None:
         net, optimizer = accelerator.prepare(model, optimizer)
+    device = model_device(model)  # after `prepare`, which may have moved it
+    scaler = grad_scaler(device, config.mixed_precision)
     history = []
     net.train()
     bar = tqdm(range(epochs), desc="HAVIR training", unit="epoch", disable=not progress or rank != 0 or None)
@@ -102,13 +110,14 @@ def train(
         batches = batch_rows(len(data), config.batch_size, world, epoch, seed)
         for rows in batches:
             mine = rows[rank::world]
-            loss, parts = _loss(net, data, mine, rows, config.tau)
+            loss, parts = _loss(net, data, mine, rows, config, device)
             optimizer.zero_grad(set_to_none=True)
             if accelerator is not None:
-                accelerator.backward(loss)
+                accelerator.backward(scaler.scale(loss))
             else:
-                loss.backward()
-            optimizer.step()
+                scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             schedule.step()
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + value / len(batches)
@@ -121,12 +130,20 @@ def train(
     return history
 
 
-def _loss(net, data: TrainingSet, mine: torch.Tensor, rows: torch.Tensor, tau: float):
+def _loss(net, data: TrainingSet, mine: torch.Tensor, rows: torch.Tensor, config: HavirConfig, device):
+    """The loss of this process's rows `mine` of the global batch `rows`, on `device`.
+
+    Only the forward pass runs under autocast; the losses are computed outside it, in float32.
+    """
     targets = data.targets
-    z_pred, img_pred, cap_pred = net(data.structural[mine], data.semantic[mine])
-    l_str, parts = structural_loss(z_pred, targets.latents[mine])
-    img_clip, img_mse = token_loss(img_pred, targets.image_tokens[mine], tau, targets.image_tokens[rows])
-    cap_clip, cap_mse = token_loss(cap_pred, targets.text_tokens[mine], tau, targets.text_tokens[rows])
+    tau = config.tau
+    with autocast(device, config.mixed_precision):
+        outputs = net(data.structural[mine].to(device), data.semantic[mine].to(device))
+    z_pred, img_pred, cap_pred = (out.float() for out in outputs)  # no-op in float32
+    l_str, parts = structural_loss(z_pred, targets.latents[mine].to(device))
+    img_all, cap_all = targets.image_tokens[rows].to(device), targets.text_tokens[rows].to(device)
+    img_clip, img_mse = token_loss(img_pred, targets.image_tokens[mine].to(device), tau, img_all)
+    cap_clip, cap_mse = token_loss(cap_pred, targets.text_tokens[mine].to(device), tau, cap_all)
     loss = l_str + img_clip + img_mse + cap_clip + cap_mse
     parts |= {
         "img_softclip": img_clip.item(),

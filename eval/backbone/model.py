@@ -121,13 +121,14 @@ class VersatileBackbone:
         return (config.image_size // config.patch_size) ** 2 + 1
 
     def pixel_values(self, images: torch.Tensor) -> torch.Tensor:
-        """The vision tower's input: bicubic resize to its size, then its processor's mean and std."""
+        """The vision tower's input: bicubic resize to its size, then its processor's mean and std (on the images'
+        device)."""
         size = int(self.image_encoder.config.image_size)
         x = images.float()
         if tuple(x.shape[-2:]) != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
-        mean = torch.tensor(self.processor.image_mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.processor.image_std).view(1, 3, 1, 1)
+        mean = torch.tensor(self.processor.image_mean, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.processor.image_std, device=x.device).view(1, 3, 1, 1)
         return (x - mean) / std
 
     @torch.no_grad()

@@ -164,18 +164,22 @@ def denoise(
 
 
 def _tokens(conditions: Conditions, start: int, stop: int, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """(conditional, unconditional) concatenated [text, image] tokens of images start..stop-1."""
+    """(conditional, unconditional) concatenated [text, image] tokens of images start..stop-1, on `device`.
+
+    Each part is moved before concatenating: predicted tokens may already be on the device, the unconditional
+    ones are on the CPU.
+    """
     count = stop - start
 
     def part(tokens: torch.Tensor | None, uncond: torch.Tensor) -> torch.Tensor:
-        return uncond.expand(count, -1, -1) if tokens is None else tokens[start:stop]
+        return (uncond.expand(count, -1, -1) if tokens is None else tokens[start:stop]).to(device, dtype)
 
     cond = torch.cat(
         [part(conditions.text_tokens, conditions.uncond_text), part(conditions.image_tokens, conditions.uncond_image)],
         1,
     )
-    uncond = torch.cat([conditions.uncond_text, conditions.uncond_image], 1).expand(count, -1, -1)
-    return cond.to(device, dtype), uncond.to(device, dtype)
+    uncond = torch.cat([conditions.uncond_text.to(device, dtype), conditions.uncond_image.to(device, dtype)], 1)
+    return cond, uncond.expand(count, -1, -1)
 
 
 def _denoise_batch(unet, scheduler_config, conditions, latent_shape, options, start, stop, device, dtype):

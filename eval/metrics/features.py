@@ -73,7 +73,7 @@ def extract(
     # idle machine, and it does not stall (10x, measured) when other processes compete for the cores.
     # This thread prepares the next inputs and standardises finished batches while the workers run the
     # network, so preparation and standardisation overlap the forward passes.
-    workers = torch.get_num_threads() if device == "cpu" else 1
+    workers = torch.get_num_threads() if torch.device(device).type == "cpu" else 1
     with (
         single_threaded_ops() if workers > 1 else nullcontext(),
         ThreadPoolExecutor(max_workers=workers) as pool,

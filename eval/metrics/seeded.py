@@ -160,7 +160,7 @@ def _calibrate(
             sums[node] = sums.get(node, 0) + f.sum(0)
             squares[node] = squares.get(node, 0) + f.square().sum(0)
     count = images.shape[0]
-    out = Standardised(net, {node: s.numel() for node, s in sums.items()})
+    out = Standardised(net, {node: s.numel() for node, s in sums.items()}).to(device)  # its statistics too
     for i, node in enumerate(net.nodes):
         mean = sums[node] / count
         std = (squares[node] / count - mean.square()).clamp_min(0).sqrt()
@@ -211,7 +211,7 @@ def load_seeded(
         saved = torch.load(entry, map_location=device, weights_only=True)
         if not isinstance(saved, dict):
             raise ValueError(f"expected a dict of state and dims, found {type(saved).__name__}")
-        restored = Standardised(net, {node: int(d) for node, d in saved["dims"].items()})
+        restored = Standardised(net, {node: int(d) for node, d in saved["dims"].items()}).to(device)
         restored.load_state_dict(saved["state"])
         return restored
 
@@ -220,7 +220,7 @@ def load_seeded(
         log.info("%s: calibrated seeded state from %s", spec.name, path)
     else:
         # Sequential (BatchNorm's running averages), single-threaded: robust when other processes share the CPU.
-        with single_threaded_ops() if device == "cpu" else nullcontext():
+        with single_threaded_ops() if torch.device(device).type == "cpu" else nullcontext():
             calibrated = _calibrate(net, spec, protocol, calibration.images, device)
         dims = {node: getattr(calibrated, f"mean{i}").numel() for i, node in enumerate(net.nodes)}
         with atomic_path(path) as tmp:

@@ -36,10 +36,11 @@ def subject1(synth_root: Path):
     return data, Stimuli(synth_root)
 
 
-def make_decoder(vd_dir: Path, ablation: str | None = None, seed: int = 0, **options):
+def make_decoder(vd_dir: Path, ablation: str | None = None, seed: int = 0, *, device: str = "cpu", **options):
     from havir.decoder import HavirDecoder
 
-    return HavirDecoder(BuildContext(device="cpu", seed=seed, subject=1), tiny_variant(vd_dir, ablation, **options))
+    context = BuildContext(device=device, seed=seed, subject=1)
+    return HavirDecoder(context, tiny_variant(vd_dir, ablation, **options))
 
 
 @pytest.fixture(scope="session")

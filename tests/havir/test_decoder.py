@@ -71,16 +71,26 @@ def test_only_z_is_the_autokl_decoding_of_z(havir_vd_dir, fitted, subject1) -> N
 
 
 def test_structural_strength_controls_how_much_of_z_survives(havir_vd_dir, fitted, subject1) -> None:
+    from eval.backbone.sampling import GenerationOptions
+
     data, stimuli = subject1
     inputs = first_test_rows(data, 3)
-    weak = make_decoder(havir_vd_dir, strength="0.3")
-    weak.load(fitted[1], data, stimuli)
-    strong = _loaded(havir_vd_dir, fitted, subject1, None)
-    z, _, _ = weak.predict(inputs.fmri)
-    direct = weak.backbone().decode(z)
-    near = (weak.reconstruct(inputs) - direct).abs().mean()
-    far = (strong.reconstruct(inputs) - direct).abs().mean()
-    assert weak.meta.flags["strength"] == 0.3 and strong.meta.flags["strength"] == 0.75 and near < far
+    # 10 steps: s = 0.3 runs floor(3.0) = 3 of them, an intermediate strength (s -> 0 runs none, s = 1 all ten).
+    assert GenerationOptions(steps=10, strength=0.3).start_step == 7
+    distance, depends_on_z = {}, {}
+    for strength in ("0.3", "1.0"):
+        decoder = make_decoder(havir_vd_dir, strength=strength, steps="10")
+        decoder.load(fitted[1], data, stimuli)
+        assert decoder.meta.flags["strength"] == float(strength)
+        z, _, _ = decoder.predict(inputs.fmri)
+        direct = decoder.backbone().decode(z)  # what s -> 0 gives: z' itself, decoded
+        images = decoder.reconstruct(inputs)
+        distance[strength] = float((images - direct).abs().mean())
+        _perturbed(decoder, decoder.model.structural)  # another z', the same tokens
+        depends_on_z[strength] = not torch.equal(decoder.reconstruct(inputs), images)
+    # s = 0.3 ran its steps (it is not z' decoded) yet keeps more of z' than s = 1, which keeps none of it.
+    assert 0 < distance["0.3"] < distance["1.0"], distance
+    assert depends_on_z == {"0.3": True, "1.0": False}
 
 
 def test_no_split_reads_every_nsdgeneral_voxel_in_both_modules(havir_vd_dir, subject1) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from eval.run import main
@@ -66,6 +67,53 @@ def test_transfer_pretrains_on_the_source_and_fine_tunes_on_one_session(havir_vd
     assert len(decoder.history) == int(TINY_OPTIONS["finetune_epochs"])
     assert decoder.meta.flags["transfer_from"] == 1 and decoder.meta.flags["finetune_sessions"] == 1
     assert decoder.checkpoint_variant(target) != source.checkpoint_variant(target)
+
+
+def test_transplant_copies_all_but_the_input_layers_and_the_frozen_phase_keeps_them(
+    havir_vd_dir, synth_root, subject1, monkeypatch
+) -> None:
+    import havir.train
+    from eval.data.prepare import build_subject
+    from eval.data.subject import PrepareOptions
+    from eval.decoders import BuildContext
+    from havir.decoder import HavirDecoder
+    from havir.transfer import fine_tune, finetune_data, pretrained_source, transplant
+
+    _, stimuli = subject1
+    target = build_subject(synth_root, 2, PrepareOptions())
+    options = {**TINY_OPTIONS, "backbone": str(havir_vd_dir)}
+    context = BuildContext(ablation=None, device="cpu", seed=0, subject=2, options=options, transfer_from=1)
+    decoder = HavirDecoder(context)
+    decoder._attach(target)
+    pretrained = pretrained_source(decoder, decoder.transfer, target, stimuli).model
+    source = pretrained.state_dict()
+    model = decoder._new_model()
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    transplant(pretrained, model)
+    transplanted = {k: v.clone() for k, v in model.state_dict().items()}
+    inputs = {k for k in transplanted if ".encoder.input." in k}
+    assert inputs == {f"{m}.encoder.input.{p}" for m in ("structural", "semantic") for p in ("weight", "bias")}
+    for key, value in transplanted.items():
+        if key in inputs:  # the target's own, as initialised: not the source's (other voxels)
+            assert torch.equal(value, fresh[key]), key
+        else:
+            assert torch.equal(value, source[key]) and not torch.equal(value, fresh[key]), key
+
+    after_each_phase, real_train = [], havir.train.train
+
+    def train_and_record(model, *args, **kwargs):
+        history = real_train(model, *args, **kwargs)
+        after_each_phase.append({k: v.clone() for k, v in model.state_dict().items()})
+        return history
+
+    monkeypatch.setattr(havir.train, "train", train_and_record)
+    limited = finetune_data(decoder.transfer, target, stimuli)
+    fine_tune(model, decoder.training_set(limited, stimuli), decoder.config, seed=0)
+    frozen, free = after_each_phase
+    for key, value in frozen.items():  # first phase: only the input layers learn
+        assert torch.equal(value, transplanted[key]) != (key in inputs), key
+    assert any(not torch.equal(free[k], frozen[k]) for k in transplanted if k not in inputs)  # then everything
+    assert all(p.requires_grad for p in model.parameters())
 
 
 @pytest.mark.parametrize(
