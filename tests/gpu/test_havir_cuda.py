@@ -28,11 +28,11 @@ DEVICE = "cuda"
 
 def _decoder(device: str):
     """HAVIR with the tiny test options (2 epochs, hidden 32, no dropout, 3 steps) over the shipped MiniVD."""
-    from eval.decoders import BuildContext
+    from eval.decoders import BuildContext, Variant
+    from havir.config import HavirOptions
     from havir.decoder import HavirDecoder
 
-    options = {**TINY_OPTIONS, "backbone": "minivd"}
-    return HavirDecoder(BuildContext(ablation=None, device=device, seed=0, subject=1, options=options))
+    return HavirDecoder(BuildContext(device=device, seed=0, subject=1), Variant(options=HavirOptions(**TINY_OPTIONS)))
 
 
 def _relative(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import torch
 
+from eval.cache import Cache
+
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
@@ -60,7 +62,7 @@ def test_feature_metrics_on_cuda_agree_with_the_cpu(image_pairs, synth_root, tmp
             PROTOCOL,
             "seeded",
             calibration=lambda: calibration_set(synth_root),
-            cache_dir=tmp_path / device,
+            cache=Cache(tmp_path / device),
             device=device,
         )
         scores[device] = scorer.score(gt, "sixteen-test-images", recon)

@@ -79,7 +79,7 @@ def test_structural_strength_controls_how_much_of_z_survives(havir_vd_dir, fitte
     assert GenerationOptions(steps=10, strength=0.3).start_step == 7
     distance, depends_on_z = {}, {}
     for strength in ("0.3", "1.0"):
-        decoder = make_decoder(havir_vd_dir, strength=strength, steps="10")
+        decoder = make_decoder(havir_vd_dir, strength=strength, steps=10)
         decoder.load(fitted[1], data, stimuli)
         assert decoder.meta.flags["strength"] == float(strength)
         z, _, _ = decoder.predict(inputs.fmri)
@@ -95,7 +95,7 @@ def test_structural_strength_controls_how_much_of_z_survives(havir_vd_dir, fitte
 
 def test_no_split_reads_every_nsdgeneral_voxel_in_both_modules(havir_vd_dir, subject1) -> None:
     data, stimuli = subject1
-    decoder = make_decoder(havir_vd_dir, "no_split", epochs="1")
+    decoder = make_decoder(havir_vd_dir, "no_split", epochs=1)
     decoder.fit(data, stimuli)
     layers = decoder.model.input_layers()
     assert layers["structural"].in_features == layers["semantic"].in_features == len(data.group("nsdgeneral"))
@@ -139,7 +139,7 @@ def test_checkpoint_with_another_voxel_count_is_refused(havir_vd_dir, fitted, su
 def test_checkpoint_trained_with_other_settings_is_refused(havir_vd_dir, fitted, subject1) -> None:
     data, stimuli = subject1
     with pytest.raises(ConfigError, match=r"trained with other settings \(hidden\); use --refit"):
-        make_decoder(havir_vd_dir, hidden="48").load(fitted[1], data, stimuli)
+        make_decoder(havir_vd_dir, hidden=48).load(fitted[1], data, stimuli)
 
 
 def test_subject_without_training_data_is_refused(havir_vd_dir, subject1) -> None:
@@ -185,11 +185,10 @@ def test_brain_map_display_spreads_the_weight_norms() -> None:
     assert shown.max() == pytest.approx(1.0)
 
 
-def test_vd_model_of_the_command_line_is_the_default_backbone(havir_vd_dir) -> None:
-    from eval.decoders import BuildContext
+def test_vd_model_of_the_command_line_is_the_backbone(havir_vd_dir) -> None:
+    from eval.decoders import BuildContext, Variant
     from havir.decoder import HavirDecoder
 
-    context = BuildContext(ablation=None, device="cpu", seed=0, subject=1, vd_model=str(havir_vd_dir))
-    assert HavirDecoder(context).options["backbone"] == str(havir_vd_dir)
-    explicit = BuildContext(None, "cpu", 0, 1, options={"backbone": "elsewhere"}, vd_model=str(havir_vd_dir))
-    assert HavirDecoder(explicit).options["backbone"] == "elsewhere"
+    context = BuildContext(device="cpu", seed=0, subject=1)
+    assert HavirDecoder(context, Variant(backbone=str(havir_vd_dir)))._config(100).backbone == str(havir_vd_dir)
+    assert HavirDecoder(context)._config(100).backbone == "minivd"

@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 import torch
 
+from eval.cache import Cache
 from tests.havir.conftest import first_test_rows, make_decoder
 from tests.stand_in_device import NAME, StandInDevice
 
@@ -54,15 +55,15 @@ def test_training_prediction_and_checkpoints_stay_on_the_device(
     data, stimuli = few_rows
     inputs = first_test_rows(data, 2)
     with StandInDevice() as device:
-        decoder = make_decoder(havir_vd_dir, device=NAME, epochs="1")
-        decoder.cache_dir = tmp_path / "cache"  # targets computed here, by the backbone on the device
+        decoder = make_decoder(havir_vd_dir, device=NAME, epochs=1)
+        decoder.cache = Cache(tmp_path / "cache")  # targets computed here, by the backbone on the device
         decoder.fit(data, stimuli)
         assert all(device.on_device(p) for p in decoder.model.parameters())
         assert len(decoder.history) == 1
         predicted = decoder.predict(inputs.fmri)
         assert all(device.on_device(x) and x.dtype == torch.float32 for x in predicted)
         decoder.save(tmp_path)
-        restored = make_decoder(havir_vd_dir, device=NAME, epochs="1")
+        restored = make_decoder(havir_vd_dir, device=NAME, epochs=1)
         restored.load(tmp_path, data, stimuli)
         assert all(device.on_device(p) for p in restored.model.parameters())
         again = restored.predict(inputs.fmri)

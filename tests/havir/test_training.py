@@ -18,9 +18,12 @@ from tests.havir.conftest import TINY_OPTIONS
 REPO = Path(__file__).resolve().parents[2]
 
 
+def tiny_option_flags(vd_dir: Path) -> list[str]:
+    return [f"--decoder-option={k}={v}" for k, v in TINY_OPTIONS.items()] + ["--vd-model", str(vd_dir)]
+
+
 def _fit_command(vd_dir: Path, out: Path) -> list[str]:
-    options = [f"--decoder-option={k}={v}" for k, v in {**TINY_OPTIONS, "backbone": str(vd_dir)}.items()]
-    return ["-m", "havir.fit", "--synth-preset", "ci", "--subject", "1", "--out", str(out), *options]
+    return ["-m", "havir.fit", "--synth-preset", "ci", "--subject", "1", "--out", str(out), *tiny_option_flags(vd_dir)]
 
 
 def test_two_processes_train_the_model_one_process_trains(havir_vd_dir, synth_root, private_cache, tmp_path) -> None:
@@ -41,24 +44,22 @@ def test_two_processes_train_the_model_one_process_trains(havir_vd_dir, synth_ro
 
 
 def test_transfer_pretrains_on_the_source_and_fine_tunes_on_one_session(havir_vd_dir, synth_root, subject1) -> None:
+    from eval.cache import Cache
     from eval.data.prepare import build_subject
     from eval.data.subject import PrepareOptions
-    from eval.decoders import BuildContext
+    from eval.decoders import BuildContext, Transfer
     from havir.decoder import HavirDecoder
+    from tests.havir.conftest import tiny_variant
 
     _, stimuli = subject1
     target = build_subject(synth_root, 2, PrepareOptions())
-    options = {**TINY_OPTIONS, "backbone": str(havir_vd_dir)}
-    context = BuildContext(ablation=None, device="cpu", seed=0, subject=2, options=options, transfer_from=1)
-    decoder = HavirDecoder(context)
+    context = BuildContext(device="cpu", seed=0, subject=2)
+    decoder = HavirDecoder(context, tiny_variant(havir_vd_dir, transfer=Transfer(1, 1)))
     decoder.fit(target, stimuli)
     source = decoder.source_decoder()
     source_data = build_subject(synth_root, 1, PrepareOptions())
-    from eval.runner import checkpoint_folder
-
-    source.load(
-        checkpoint_folder(None, "havir", source.checkpoint_variant(source_data), source_data, 0), source_data, stimuli
-    )
+    folder = Cache.at().checkpoint("havir", source.checkpoint_variant(source_data), 1, 0, source_data.fingerprint)
+    source.load(folder, source_data, stimuli)
     # The voxel-specific input layers are the target's; everything after them started from the source model.
     assert decoder.model.input_layers()["semantic"].in_features == len(target.group("semantic"))
     assert source.model.input_layers()["semantic"].in_features == len(source_data.group("semantic"))
@@ -75,15 +76,15 @@ def test_transplant_copies_all_but_the_input_layers_and_the_frozen_phase_keeps_t
     import havir.train
     from eval.data.prepare import build_subject
     from eval.data.subject import PrepareOptions
-    from eval.decoders import BuildContext
+    from eval.decoders import BuildContext, Transfer
     from havir.decoder import HavirDecoder
     from havir.transfer import fine_tune, finetune_data, pretrained_source, transplant
+    from tests.havir.conftest import tiny_variant
 
     _, stimuli = subject1
     target = build_subject(synth_root, 2, PrepareOptions())
-    options = {**TINY_OPTIONS, "backbone": str(havir_vd_dir)}
-    context = BuildContext(ablation=None, device="cpu", seed=0, subject=2, options=options, transfer_from=1)
-    decoder = HavirDecoder(context)
+    context = BuildContext(device="cpu", seed=0, subject=2)
+    decoder = HavirDecoder(context, tiny_variant(havir_vd_dir, transfer=Transfer(1, 1)))
     decoder._attach(target)
     pretrained = pretrained_source(decoder, decoder.transfer, target, stimuli).model
     source = pretrained.state_dict()
@@ -107,7 +108,7 @@ def test_transplant_copies_all_but_the_input_layers_and_the_frozen_phase_keeps_t
         return history
 
     monkeypatch.setattr(havir.train, "train", train_and_record)
-    limited = finetune_data(decoder.transfer, target, stimuli)
+    limited, _ = finetune_data(decoder.transfer, target, stimuli)
     fine_tune(model, decoder.training_set(limited, stimuli), decoder.config, seed=0)
     frozen, free = after_each_phase
     for key, value in frozen.items():  # first phase: only the input layers learn
@@ -121,19 +122,20 @@ def test_transplant_copies_all_but_the_input_layers_and_the_frozen_phase_keeps_t
     [
         (["--ablation", "no_text"], "Unknown ablation for decoder 'havir' 'no_text'"),
         (["--decoder-option", "strenght=0.5"], "--decoder-option strenght: unknown option"),
+        (["--decoder-option", "backbone=minivd"], "--decoder-option backbone: unknown option"),
         (["--decoder-option", "strength"], "--decoder-option: expected KEY=VALUE, found 'strength'"),
         (["--transfer-from", "1", "--subject", "1"], "--transfer-from 1: expected another subject"),
     ],
 )
 def test_bad_command_lines_are_one_line_errors(argv, message, havir_vd_dir, tmp_path, capsys) -> None:
     base = ["--decoder", "havir", "--synth-preset", "ci", "--out", str(tmp_path)]
-    code = main([*base, "--decoder-option", f"backbone={havir_vd_dir}", *argv])
+    code = main([*base, "--vd-model", str(havir_vd_dir), *argv])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("error: ") and message in err and "\n" not in err
 
 
 def test_command_line_run_writes_results_with_brain_maps(havir_vd_dir, tmp_path, capsys) -> None:
-    options = [f"--decoder-option={k}={v}" for k, v in {**TINY_OPTIONS, "backbone": str(havir_vd_dir)}.items()]
+    options = tiny_option_flags(havir_vd_dir)
     argv = ["--decoder", "havir", "--ablation", "no_cap", "--synth-preset", "ci", "--out", str(tmp_path), *options]
     assert main(argv) == 0
     result_path = next((tmp_path / "results").glob("havir*.json"))
