@@ -107,6 +107,8 @@ class HavirConfig:
             raise ConfigError(f"havir option guidance: expected at least 1, found {self.guidance}")
         if self.lr <= 0 or self.tau <= 0:
             raise ConfigError(f"havir options lr and tau: expected positive values, found {self.lr}, {self.tau}")
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ConfigError(f"havir mixed_precision: expected no, bf16 or fp16, found {self.mixed_precision!r}")
         if not (self.use_latent or self.use_image or self.use_text):
             raise ConfigError("havir: expected at least one of z', e'_img, e'_cap as generation input, found none")
         if not self.diffuse and (not self.use_latent or self.use_image or self.use_text):
