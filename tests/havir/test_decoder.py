@@ -78,10 +78,10 @@ def test_structural_strength_controls_how_much_of_z_survives(havir_vd_dir, fitte
     # 10 steps: s = 0.3 runs floor(3.0) = 3 of them, an intermediate strength (s -> 0 runs none, s = 1 all ten).
     assert GenerationOptions(steps=10, strength=0.3).start_step == 7
     distance, depends_on_z = {}, {}
-    for strength in ("0.3", "1.0"):
+    for strength in (0.3, 1.0):
         decoder = make_decoder(havir_vd_dir, strength=strength, steps=10)
         decoder.load(fitted[1], data, stimuli)
-        assert decoder.meta.flags["strength"] == float(strength)
+        assert decoder.meta.flags["strength"] == strength
         z, _, _ = decoder.predict(inputs.fmri)
         direct = decoder.backbone().decode(z)  # what s -> 0 gives: z' itself, decoded
         images = decoder.reconstruct(inputs)
@@ -89,8 +89,8 @@ def test_structural_strength_controls_how_much_of_z_survives(havir_vd_dir, fitte
         _perturbed(decoder, decoder.model.structural)  # another z', the same tokens
         depends_on_z[strength] = not torch.equal(decoder.reconstruct(inputs), images)
     # s = 0.3 ran its steps (it is not z' decoded) yet keeps more of z' than s = 1, which keeps none of it.
-    assert 0 < distance["0.3"] < distance["1.0"], distance
-    assert depends_on_z == {"0.3": True, "1.0": False}
+    assert 0 < distance[0.3] < distance[1.0], distance
+    assert depends_on_z == {0.3: True, 1.0: False}
 
 
 def test_no_split_reads_every_nsdgeneral_voxel_in_both_modules(havir_vd_dir, subject1) -> None:
