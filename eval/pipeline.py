@@ -131,7 +131,7 @@ def save_checkpoint(decoder: Checkpointable, folder: Path) -> None:
         decoder.save(tmp)
 
 
-def test_inputs(data: SubjectData, count: int | None = None) -> TestInputs:
+def inputs_of(data: SubjectData, count: int | None = None) -> TestInputs:
     """The subject's test fMRI with NSD ids (the first `count` rows when given)."""
     rows = slice(None) if count is None else slice(0, count)
     return TestInputs(fmri=np.asarray(data.test_fmri[rows]), nsd_ids=np.asarray(data.test_ids[rows]))
@@ -214,7 +214,7 @@ def evaluate(
     timing["fit"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    recon = reconstruct(decoder, test_inputs(data), spec.name)
+    recon = reconstruct(decoder, inputs_of(data), spec.name)
     timing["reconstruct"] = time.perf_counter() - start
     recon_u8 = quantise(recon)
     recon_path = save_reconstructions(config.out_dir / "reconstructions" / f"{stem}.npz", recon_u8, test_set.nsd_ids)

@@ -52,7 +52,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     from eval.metrics.identification import two_way_identification
     from eval.metrics.score import score_pixel_metrics
     from eval.options import parse_options
-    from eval.pipeline import check_device, fit_or_load, quantise, reconstruct, subject_data, test_inputs
+    from eval.pipeline import check_device, fit_or_load, inputs_of, quantise, reconstruct, subject_data
     from eval.registry import check_ablation, resolve
     from havir.identification import clip_embeddings
 
@@ -67,7 +67,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     stimuli = Stimuli(source.root)
     data = subject_data(RunConfig(decoders=("havir",), cache_dir=args.cache_dir), source, args.subject)
     count = args.test_images or len(data.test_ids)
-    inputs = test_inputs(data, count)
+    inputs = inputs_of(data, count)
     gt = stimuli.images_tensor(inputs.nsd_ids)
     context = BuildContext(device=args.device, seed=args.seed, subject=args.subject, cache=cache)
     rows, vd, gt_embeds = [], None, None
