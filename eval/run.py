@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.list_options:
         return run_cli(lambda: list_options(args.decoder))
-    _quiet_model_loading()
+    quiet_model_loading()
     return run_cli(lambda: evaluate_and_render(config_from_args(args)))
 
 
@@ -178,7 +178,7 @@ def evaluate_and_render(config) -> None:
     print(f"leaderboard: {page}", flush=True)
 
 
-def _quiet_model_loading() -> None:
+def quiet_model_loading() -> None:
     """No per-file loading bars from transformers and diffusers: the CLI's stderr is for its own lines."""
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging

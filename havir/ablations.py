@@ -121,6 +121,9 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    from eval.run import quiet_model_loading
+
+    quiet_model_loading()
     return run_cli(lambda: evaluate(args))
 
 

@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    from eval.run import quiet_model_loading
+
+    quiet_model_loading()
     return run_cli(lambda: fit(args))
 
 
