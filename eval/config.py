@@ -31,6 +31,9 @@ class RunConfig:
     transfer_from: int | None = None  # pretrain on this subject, fine-tune on each evaluated one
     finetune_sessions: int | None = None  # sessions of each evaluated subject to fine-tune on (default 1)
     tag: str | None = None  # the user's name for this variant (leaderboard row, file name)
+    recon: str | None = None  # --recon: a file or folder of reconstructions made elsewhere (decoder precomputed)
+    recon_ids: str | None = None  # --recon-ids: the NSD ids of its rows
+    recon_order: str | None = None  # --recon-order: a published codebase's row order
 
     @property
     def results_dir(self) -> Path:

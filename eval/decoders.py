@@ -94,6 +94,10 @@ class TestInputs:
 
 
 class Decoder(Protocol):
+    """May also define `content_fingerprint() -> str`: a hash of outside content that its images come from and
+    its options do not capture (the bytes of a file of reconstructions made elsewhere). The run identity records
+    it (`options["content_sha256"]`), so a changed file is a new identity, not a silent replacement."""
+
     meta: DecoderMeta
 
     def reconstruct(self, inputs: TestInputs) -> torch.Tensor:
@@ -133,7 +137,8 @@ class DecoderSpec:
     """A registry entry: how to build a decoder and what a user may choose for it.
 
     options: the frozen dataclass of its declared options (`eval.options`). uses_backbone: it generates through
-    the shared backbone (so `--vd-model` applies). transfers: it supports `--transfer-from`.
+    the shared backbone (so `--vd-model` applies). transfers: it supports `--transfer-from`. check: called with
+    the variant and the subjects before any data is read; raises ConfigError on a choice the decoder cannot run.
     """
 
     name: str
@@ -144,6 +149,7 @@ class DecoderSpec:
     options: type = NoOptions
     uses_backbone: bool = False
     transfers: bool = False
+    check: Callable[[Variant, tuple[int, ...]], None] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in DECODER_KINDS:  # caught at registration, not when a results file is written

@@ -11,7 +11,7 @@ from typing import Any
 
 from eval.data.subject import PrepareOptions, SubjectData
 from eval.decoders import DecoderSpec, Variant
-from eval.options import as_dict, differences
+from eval.options import as_dict, labelled_differences
 from eval.results import RunIdentity
 
 DEFAULT_BACKBONE = "minivd"
@@ -33,13 +33,19 @@ def run_identity(
     protocol: tuple[str, str],
     weights_source: str,
     seed: int,
+    content: str | None = None,
 ) -> RunIdentity:
-    """The identity of one (decoder variant, subject) under one protocol and weight source."""
+    """The identity of one (decoder variant, subject) under one protocol and weight source.
+
+    Args:
+        content: The decoder's `content_fingerprint()`, if it has one (recorded as options["content_sha256"]).
+    """
     options = variant.options if variant.options is not None else spec.options()
+    recorded = as_dict(options) | ({"content_sha256": content} if content is not None else {})
     return RunIdentity(
         decoder=spec.name,
         ablation=variant.ablation,
-        options=as_dict(options),
+        options=recorded,
         backbone=(variant.backbone or DEFAULT_BACKBONE) if spec.uses_backbone else None,
         transfer=variant.transfer.to_dict() if variant.transfer else None,
         data=data_choices(dataset, prepare, fmri_source),
@@ -57,7 +63,7 @@ def variant_label(
 ) -> dict[str, Any]:
     """What differs from the decoder's defaults and the harness's defaults (empty for the default run)."""
     options = variant.options if variant.options is not None else spec.options()
-    label = differences(options)
+    label = labelled_differences(options)
     if spec.uses_backbone and variant.backbone not in (None, DEFAULT_BACKBONE):
         label["backbone"] = variant.backbone
     if variant.transfer is not None:

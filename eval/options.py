@@ -32,9 +32,17 @@ def option(
     low_open: bool = False,
     high_open: bool = False,
     choices: Sequence[str] | None = None,
+    label: bool = True,
 ) -> Any:
-    """A declared option: its default, one line of help, and the values it accepts (inclusive bounds unless open)."""
-    meta = {"help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open, "choices": choices}
+    """A declared option: its default, one line of help, and the values it accepts (inclusive bounds unless open).
+
+    label: False for an option the run identity records but a variant's label does not show (a file path, which
+    `--tag` names better).
+    """
+    meta = {
+        "help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open, "choices": choices,
+        "label": label,
+    }
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -175,6 +183,12 @@ def differences(options: Any) -> dict[str, Any]:
         for field in dataclasses.fields(options)
         if getattr(options, field.name) != field.default
     }
+
+
+def labelled_differences(options: Any) -> dict[str, Any]:
+    """`differences` without the options declared with `label=False`."""
+    shown = {field.name for field in dataclasses.fields(options) if field.metadata.get("label", True)}
+    return {name: value for name, value in differences(options).items() if name in shown}
 
 
 def options_table(options_class: type, decoder: str) -> str:

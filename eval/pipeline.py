@@ -86,6 +86,12 @@ def checkpoint_variant(decoder: Decoder, variant: Variant, data: SubjectData) ->
     return f"{name}-{stable_hash(changed, 10)}" if changed else name
 
 
+def content_fingerprint(decoder: Decoder) -> str | None:
+    """The decoder's hash of the outside content it scores (e.g. a file of reconstructions), if it has one."""
+    own = getattr(decoder, "content_fingerprint", None)
+    return own() if callable(own) else None
+
+
 def fit_or_load(
     name: str,
     decoder: Decoder,
@@ -192,6 +198,9 @@ def evaluate(
 
     cache = Cache.at(config.cache_dir)
     protocol = get_protocol(config.protocol)
+    torch.manual_seed(config.seed)
+    decoder = spec.build(BuildContext(device=config.device, seed=config.seed, subject=data.subject, cache=cache),
+                         variant)
     identity = run_identity(
         spec,
         variant,
@@ -202,11 +211,9 @@ def evaluate(
         protocol=(protocol.name, protocol.version),
         weights_source=config.weights_source,
         seed=config.seed,
+        content=content_fingerprint(decoder),
     )
-    stem = result_stem(identity, config.tag)  # a bad --tag fails before any work
-    torch.manual_seed(config.seed)
-    decoder = spec.build(BuildContext(device=config.device, seed=config.seed, subject=data.subject, cache=cache),
-                         variant)
+    stem = result_stem(identity, config.tag)  # the tag was checked up front (runner.check_config)
     timing: dict[str, float] = {}
     start = time.perf_counter()
     done = fit_or_load(spec.name, decoder, data, stimuli, cache, seed=config.seed, variant=variant, refit=config.refit)

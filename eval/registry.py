@@ -18,6 +18,7 @@ DECODERS: dict[str, str] = {
     "vd_img2img_oracle": "baselines.vd_oracle:VD_IMG2IMG_ORACLE",
     "vd_tokens_oracle": "baselines.vd_oracle:VD_TOKENS_ORACLE",
     "havir": "havir.decoder:HAVIR",
+    "precomputed": "baselines.precomputed:PRECOMPUTED",
 }
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {

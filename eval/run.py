@@ -18,6 +18,8 @@ EPILOG = """examples:
   python -m eval.run --decoder havir --ablation no_cap --decoder-option strength=0.5 --tag havir-s05
   python -m eval.run --decoder havir --list-options      the decoder's options, types, defaults and ranges
   python -m eval.run --decoder havir --subject 2,5,7 --transfer-from 1 --finetune-sessions 1
+  python -m eval.run --decoder precomputed --recon mine_sub1.npz --tag mine      score images made elsewhere
+  python -m eval.run --decoder precomputed --recon me2_all_recons.pt --recon-order mindeye --sessions 40 --tag me2
 """
 
 
@@ -77,6 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of brain-diffuser's nsd_*_fmriavg_nsdgeneral_sub*.npy files (needs --nsd-root)",
     )
     data.add_argument("--synth-preset", default="default", help="size of the embedded SynthNSD: default | ci")
+    external = parser.add_argument_group("reconstructions made elsewhere (--decoder precomputed)")
+    external.add_argument(
+        "--recon",
+        default=None,
+        metavar="PATH",
+        help="the images to score: .npy, .npz, .safetensors, .pt (tensors only), or a folder of PNG/JPEG files",
+    )
+    external.add_argument(
+        "--recon-ids", default=None, metavar="FILE", help="NSD ids (0-based) of its rows: .npy, or text, one per line"
+    )
+    external.add_argument(
+        "--recon-order",
+        default=None,
+        metavar="NAME",
+        help="its rows follow a published codebase's test order: mindeye | braindiffuser",
+    )
     generation = parser.add_argument_group("generation backbone")
     generation.add_argument(
         "--vd-model",
@@ -144,6 +162,9 @@ def config_from_args(args: argparse.Namespace):
         transfer_from=args.transfer_from,
         finetune_sessions=args.finetune_sessions,
         tag=args.tag,
+        recon=args.recon,
+        recon_ids=args.recon_ids,
+        recon_order=args.recon_order,
     )
 
 

@@ -20,7 +20,7 @@ from eval.data.stimuli import Stimuli
 from eval.decoders import DecoderSpec, Transfer, Variant
 from eval.errors import ConfigError, HarnessError
 from eval.metrics.protocol import resolve_protocol
-from eval.options import NoOptions, parse_options
+from eval.options import NoOptions, declared, parse_options
 from eval.pipeline import TestSet, check_device, evaluate, subject_data
 from eval.registry import check_ablation, resolve
 
@@ -39,6 +39,26 @@ def check_writable(folder: Path) -> None:
         (folder / ".write-check").unlink(missing_ok=True)  # another process may have removed it already
     except (OSError, HarnessError) as exc:
         raise ConfigError(f"--out: cannot write to folder {folder}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+# Flags that set a declared option; a decoder that does not declare it refuses the flag.
+OPTION_FLAGS = {"recon": "--recon", "recon_ids": "--recon-ids", "recon_order": "--recon-order"}
+
+
+def option_flags(spec: DecoderSpec, config: RunConfig) -> list[tuple[str, str]]:
+    """The (option, value) pairs set by flags such as `--recon`, each checked against the decoder's declaration."""
+    table = {info.name: info for info in declared(spec.options)}
+    pairs = []
+    for name, flag in OPTION_FLAGS.items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if name not in table:
+            raise ConfigError(f"{flag}: decoder '{spec.name}' has no option {name} (see --list-options); drop {flag}")
+        if table[name].choices and value not in table[name].choices:
+            raise ConfigError(f"{flag}: expected {table[name].accepts()}, found {value!r}")
+        pairs.append((name, value))
+    return pairs
 
 
 def variant_for(spec: DecoderSpec, config: RunConfig) -> Variant:
@@ -61,12 +81,15 @@ def variant_for(spec: DecoderSpec, config: RunConfig) -> Variant:
                 f"--transfer-from {config.transfer_from}: expected another subject than the evaluated ones "
                 f"({', '.join(map(str, config.subjects))})"
             )
-    return Variant(
+    variant = Variant(
         ablation=config.ablation,
-        options=parse_options(spec.options, config.decoder_options, spec.name),
+        options=parse_options(spec.options, [*option_flags(spec, config), *config.decoder_options], spec.name),
         backbone=config.vd_model,
         transfer=transfer,
     )
+    if spec.check is not None:
+        spec.check(variant, config.subjects)
+    return variant
 
 
 def check_config(config: RunConfig) -> list[tuple[DecoderSpec, Variant]]:

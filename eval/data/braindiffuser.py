@@ -33,6 +33,13 @@ def first_presentation_order(nsd_ids: np.ndarray) -> np.ndarray:
     return nsd_ids[np.sort(first)]
 
 
+def braindiffuser_test_ids(nsd_root: Path, subject: int) -> np.ndarray:
+    """The NSD ids of the rows of brain-diffuser's test files, and of reconstructions made in their order: the
+    shared images of the first 37 sessions in order of first presentation."""
+    trials = subject_trials(load_design(Path(nsd_root)), subject, BRAINDIFFUSER_SESSIONS)
+    return first_presentation_order(trials.nsd_ids[trials.is_test])
+
+
 def import_braindiffuser(folder: Path, subject: int, nsd_root: Path, options: PrepareOptions) -> SubjectData:
     """A SubjectData built from brain-diffuser's averaged arrays, named and grouped with `nsd_root`."""
     if options.normalisation == "zscore_session":
