@@ -19,12 +19,15 @@ DECODERS: dict[str, str] = {
     "vd_tokens_oracle": "baselines.vd_oracle:VD_TOKENS_ORACLE",
     "havir": "havir.decoder:HAVIR",
     "precomputed": "baselines.precomputed:PRECOMPUTED",
+    "mindeye": "baselines.mindeye:MINDEYE",
 }
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {
     "reference": ("ground_truth", "mean_image", "random", "nearest_neighbour"),
     # Upper bounds of decoders built on the generation backbone (they read the true images and captions).
     "oracle": ("vd_autokl", "vd_img2img_oracle", "vd_tokens_oracle"),
+    # Published decoders reimplemented behind the interface (trained here, on the training split only).
+    "baseline": ("mindeye",),
 }
 
 
