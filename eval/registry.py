@@ -18,12 +18,16 @@ DECODERS: dict[str, str] = {
     "vd_img2img_oracle": "baselines.vd_oracle:VD_IMG2IMG_ORACLE",
     "vd_tokens_oracle": "baselines.vd_oracle:VD_TOKENS_ORACLE",
     "havir": "havir.decoder:HAVIR",
+    "brain_diffuser": "baselines.brain_diffuser:BRAIN_DIFFUSER",
+    "takagi": "baselines.takagi:TAKAGI",
 }
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {
     "reference": ("ground_truth", "mean_image", "random", "nearest_neighbour"),
     # Upper bounds of decoders built on the generation backbone (they read the true images and captions).
     "oracle": ("vd_autokl", "vd_img2img_oracle", "vd_tokens_oracle"),
+    # Published decoders of the field, rebuilt on the generation backbone.
+    "baseline": ("brain_diffuser", "takagi"),
 }
 
 
