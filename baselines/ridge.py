@@ -1,7 +1,9 @@
-"""Ridge regression with its penalty chosen on a held-out part of the training data.
+"""Ridge regression with one penalty chosen on a held-out part of the training data (the retrieval floor's).
 
 One thin SVD serves every candidate penalty, so the search costs one decomposition; penalties are relative to
-the mean squared singular value, so the grid suits any voxel count or scale.
+the mean squared singular value, so the grid suits any voxel count or scale. The multi-target ridge with a
+cross-validated penalty per target or token, solved in the dual for NSD-sized problems, is `baselines.ridge_cv`
+(the Brain-Diffuser and Takagi baselines use it); this one stays as it is so the pinned reference metrics hold.
 """
 
 from __future__ import annotations

@@ -20,14 +20,16 @@ DECODERS: dict[str, str] = {
     "havir": "havir.decoder:HAVIR",
     "precomputed": "baselines.precomputed:PRECOMPUTED",
     "mindeye": "baselines.mindeye:MINDEYE",
+    "brain_diffuser": "baselines.brain_diffuser:BRAIN_DIFFUSER",
+    "takagi": "baselines.takagi:TAKAGI",
 }
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {
     "reference": ("ground_truth", "mean_image", "random", "nearest_neighbour"),
     # Upper bounds of decoders built on the generation backbone (they read the true images and captions).
     "oracle": ("vd_autokl", "vd_img2img_oracle", "vd_tokens_oracle"),
-    # Published decoders reimplemented behind the interface (trained here, on the training split only).
-    "baseline": ("mindeye",),
+    # Published decoders of the field reimplemented behind the interface (trained here, on the training split only).
+    "baseline": ("brain_diffuser", "takagi", "mindeye"),
 }
 
 

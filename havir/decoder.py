@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from eval.atomic import write_json_atomic
+from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
@@ -23,7 +24,6 @@ from eval.options import as_dict
 from havir.config import ABLATIONS, TRAINING_FIELDS, HavirConfig, HavirOptions, config_for
 from havir.device import autocast
 from havir.modules import HavirModel
-from havir.targets import cached_targets
 from havir.train import TrainingSet, build_model, train
 from havir.transfer import (
     InputMap,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from havir.targets import to_backbone_size
+from eval.backbone.targets import to_backbone_size
 
 
 @torch.no_grad()

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from eval.backbone.targets import Targets
 from havir.config import HavirConfig
 from havir.device import autocast, grad_scaler, model_device
 from havir.losses import structural_loss, token_loss
 from havir.modules import HavirModel, SemanticExtractor, StructuralGenerator
-from havir.targets import Targets
 
 log = logging.getLogger(__name__)
 

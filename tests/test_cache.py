@@ -276,8 +276,8 @@ class _FakeBackbone:
 def test_damaged_havir_targets_are_recomputed_with_the_same_values(
     synth_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from eval.backbone.targets import cached_targets, compute_targets
     from eval.data.stimuli import Stimuli
-    from havir.targets import cached_targets, compute_targets
 
     folder = tmp_path / "vd"
     folder.mkdir()

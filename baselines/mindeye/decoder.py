@@ -18,6 +18,7 @@ from baselines.mindeye.modules import MindEyeModel, build_model
 from baselines.mindeye.select import SELECTION, best_of_k, flat_embeddings
 from baselines.mindeye.train import TrainingSet, train
 from eval.atomic import write_json_atomic
+from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
@@ -25,7 +26,6 @@ from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Va
 from eval.errors import ConfigError, DataError, HarnessError, InputError
 from eval.options import as_dict
 from havir.device import autocast
-from havir.targets import cached_targets
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ SELECTION = "brain-predicted embedding"
 @torch.no_grad()
 def flat_embeddings(vd, images: torch.Tensor) -> torch.Tensor:
     """The backbone's CLIP image tokens of `images` (the space the prior predicts in), flattened: [N, L*D]."""
-    from havir.targets import to_backbone_size
+    from eval.backbone.targets import to_backbone_size
 
     return vd.image_tokens(to_backbone_size(images.float(), vd.info.image_size)).flatten(1).float()
 

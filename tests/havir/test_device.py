@@ -116,8 +116,8 @@ def test_autocast_runs_only_on_cuda_and_only_when_the_configuration_asks() -> No
 def test_mixed_precision_changes_nothing_on_the_cpu() -> None:
     from types import SimpleNamespace
 
+    from eval.backbone.targets import Targets
     from havir.config import HavirConfig
-    from havir.targets import Targets
     from havir.train import TrainingSet, build_model, train
 
     info = SimpleNamespace(latent_shape=(4, 8, 8), image_token_shape=(5, 8), text_token_shape=(3, 8))

@@ -1,8 +1,10 @@
 """Training targets from the generation backbone: AutoKL latents z, CLIP image tokens e_img, text tokens e_cap.
 
-e_cap of an image is the mean of the VD text tokens of its captions (NSD has five per image): one target per
-image that keeps what all captions share. Targets are cached on disk, keyed by the backbone's weights and the
-exact list of images.
+Every decoder that regresses onto the backbone's inputs (HAVIR, the Brain-Diffuser and Takagi baselines) reads
+them from here, so they share one computation and one cache entry. e_cap of an image is the mean of the VD text
+tokens of its captions (NSD has five per image): one target per image that keeps what all captions share
+(Brain-Diffuser's caption target). Targets are cached on disk, keyed by the backbone's weights and the exact
+list of images.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def compute_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, batch_size: int =
     ids = np.asarray(nsd_ids, dtype=np.int64)
     latents, image_tokens, text_tokens = [], [], []
     captions = stimuli.captions(ids)
-    for start in tqdm(range(0, ids.size, batch_size), desc="HAVIR targets", unit="batch", leave=False):
+    for start in tqdm(range(0, ids.size, batch_size), desc="backbone targets", unit="batch", leave=False):
         images = to_backbone_size(stimuli.images_tensor(ids[start : start + batch_size]), vd.info.image_size)
         latents.append(vd.encode(images))
         image_tokens.append(vd.image_tokens(images))
@@ -76,9 +78,9 @@ def cached_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, cache: Cache | Non
         "ids": hashlib.sha256(ids.tobytes()).hexdigest(),
     }
     path = cache.entry("targets", key, length=32, suffix=".safetensors")
-    stored = cache.read(path, lambda entry: _read_targets(entry, ids.size), "HAVIR targets")
+    stored = cache.read(path, lambda entry: _read_targets(entry, ids.size), "backbone targets")
     if stored is not None:
-        log.info("HAVIR targets read from %s", path)
+        log.info("backbone targets read from %s", path)
         return stored
     targets = compute_targets(vd, stimuli, ids)
     with atomic_path(path) as tmp:
@@ -90,7 +92,7 @@ def cached_targets(vd, stimuli: Stimuli, nsd_ids: np.ndarray, cache: Cache | Non
             },
             str(tmp),
         )
-    log.info("HAVIR targets written to %s", path)
+    log.info("backbone targets written to %s", path)
     return targets
 
 
