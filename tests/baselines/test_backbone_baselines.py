@@ -176,7 +176,7 @@ def test_baseline_beats_the_reference_floors_on_ci_synthnsd(spec: DecoderSpec, s
 def test_baseline_group_and_specs() -> None:
     from eval.registry import expand, resolve
 
-    assert expand("baseline") == ["brain_diffuser", "takagi"]
+    assert expand("baseline") == ["brain_diffuser", "takagi", "mindeye"]
     for name in ("brain_diffuser", "takagi"):
         spec = resolve(name)
         assert spec.kind == "baseline" and spec.uses_backbone and not spec.transfers and not spec.ablations
