@@ -176,6 +176,15 @@ def as_dict(options: Any) -> dict[str, Any]:
     return {field.name: getattr(options, field.name) for field in dataclasses.fields(options)}
 
 
+def option_flags(options: Any, config: Any = None) -> dict[str, Any]:
+    """Options as a result's flags: the values given, and once the decoder has resolved its configuration,
+    the value it gave each option (an option left to the decoder, None, records what the decoder chose)."""
+    values = {name: value for name, value in as_dict(options).items() if value is not None}
+    if config is not None:
+        values |= {name: getattr(config, name) for name in as_dict(options) if hasattr(config, name)}
+    return values
+
+
 def differences(options: Any) -> dict[str, Any]:
     """The options whose value differs from the declared default (what labels a variant)."""
     return {

@@ -20,7 +20,7 @@ from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
 from eval.errors import ConfigError, DataError, HarnessError, InputError
-from eval.options import as_dict
+from eval.options import option_flags
 from havir.config import ABLATIONS, TRAINING_FIELDS, HavirConfig, HavirOptions, config_for
 from havir.device import autocast
 from havir.modules import HavirModel
@@ -81,10 +81,9 @@ class HavirDecoder:
     @property
     def meta(self) -> DecoderMeta:
         # Options left to the preset are recorded with the value the preset gave them, once it is known.
-        flags: dict[str, Any] = {"seed": self.seed, **{k: v for k, v in as_dict(self.options).items() if v is not None}}
+        flags: dict[str, Any] = {"seed": self.seed, **option_flags(self.options, self.config)}
         if self.config is not None:
             c = self.config
-            flags |= {name: getattr(c, name) for name in as_dict(self.options)}
             flags |= {
                 "backbone": c.backbone,
                 "inputs": "+".join(

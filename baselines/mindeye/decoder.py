@@ -24,7 +24,7 @@ from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
 from eval.errors import ConfigError, DataError, HarnessError, InputError
-from eval.options import as_dict
+from eval.options import option_flags
 from havir.device import autocast
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,10 @@ class MindEyeDecoder:
     # --- what a result records ---------------------------------------------------------------------------
     @property
     def meta(self) -> DecoderMeta:
-        flags: dict[str, Any] = {"seed": self.seed, **{k: v for k, v in as_dict(self.options).items() if v is not None}}
+        flags: dict[str, Any] = {"seed": self.seed, **option_flags(self.options, self.config)}
         if self.config is not None:
             c = self.config
-            flags |= {name: getattr(c, name) for name in as_dict(self.options)} | {"preset": c.preset}
+            flags |= {"preset": c.preset}
             flags |= {"backbone": c.backbone, "selection": SELECTION, "generation_inputs": "low-level latent + prior "
                       "image tokens"}
         return DecoderMeta(MINDEYE.name, MINDEYE.kind, MINDEYE.description, flags=flags)
