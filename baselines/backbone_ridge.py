@@ -11,7 +11,6 @@ stimulus, the CLIP image tokens and the mean of the captions' CLIP text tokens.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from baselines.ridge_cv import DualRidge, RidgeFit
 from eval.atomic import write_json_atomic
+from eval.backbone.shared import load_backbone
 from eval.cache import stable_hash
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
@@ -52,14 +52,6 @@ class Plan:
     name: str
     reads: Mapping[str, str | None]
     original_alphas: Mapping[str, tuple[float, ...]]
-
-
-@functools.lru_cache(maxsize=2)
-def load_backbone(name: str, device: str):
-    """The generation backbone `name` on `device`, loaded once per process (it is read-only)."""
-    from eval.backbone.model import VersatileBackbone
-
-    return VersatileBackbone.load(name, device=device)
 
 
 def group_size(target: str, per: str, shape: tuple[int, ...]) -> int | None:

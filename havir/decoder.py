@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from eval.atomic import write_json_atomic
+from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
 from eval.data.stimuli import Stimuli
@@ -41,14 +41,6 @@ WEIGHTS = "havir.safetensors"
 STATE = "havir.json"
 INPUT_MAP = "havir_inputs.safetensors"  # only after a transfer: the test inputs' normalisation map
 CHECKPOINT_VERSION = 1
-
-
-@functools.lru_cache(maxsize=2)
-def load_backbone(name: str, device: str):
-    """The generation backbone `name` on `device`, loaded once per process (it is read-only)."""
-    from eval.backbone.model import VersatileBackbone
-
-    return VersatileBackbone.load(name, device=device)
 
 
 class HavirDecoder:

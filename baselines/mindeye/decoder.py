@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 from pathlib import Path
@@ -18,6 +17,7 @@ from baselines.mindeye.modules import MindEyeModel, build_model
 from baselines.mindeye.select import SELECTION, best_of_k, flat_embeddings
 from baselines.mindeye.train import TrainingSet, train
 from eval.atomic import write_json_atomic
+from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
 from eval.data.stimuli import Stimuli
@@ -33,14 +33,6 @@ WEIGHTS = "mindeye.safetensors"
 STATE = "mindeye.json"
 CHECKPOINT_VERSION = 1
 SAMPLE_SEED_STRIDE = 7919  # sample j of a reconstruction draws its noise from seed + j * stride
-
-
-@functools.lru_cache(maxsize=2)
-def load_backbone(name: str, device: str):
-    """The generation backbone `name` on `device`, loaded once per process (it is read-only)."""
-    from eval.backbone.model import VersatileBackbone
-
-    return VersatileBackbone.load(name, device=device)
 
 
 class MindEyeDecoder:

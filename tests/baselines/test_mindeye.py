@@ -192,7 +192,7 @@ def test_checkpoint_with_another_voxel_count_or_settings_is_refused(tiny_vd_dir,
 @pytest.fixture()
 def fresh_backbones():
     """No backbone loaded outside the test: one on the stand-in device must be moved there while it watches."""
-    from baselines.mindeye.decoder import load_backbone
+    from eval.backbone.shared import load_backbone
 
     load_backbone.cache_clear()
     yield

@@ -17,7 +17,7 @@ from tests.stand_in_device import NAME, StandInDevice
 @pytest.fixture()
 def fresh_backbones():
     """No backbone loaded outside this test: one on the stand-in device must be moved there while it watches."""
-    from havir.decoder import load_backbone
+    from eval.backbone.shared import load_backbone
 
     load_backbone.cache_clear()
     yield
