@@ -31,6 +31,17 @@ GROUPS: dict[str, tuple[str, ...]] = {
     # Published decoders of the field reimplemented behind the interface (trained here, on the training split only).
     "baseline": ("brain_diffuser", "takagi", "mindeye"),
 }
+# The paper-style comparison: the floors and bounds, the method and the published decoders.
+GROUPS["comparison"] = (*GROUPS["reference"], "havir", *GROUPS["baseline"])
+# Decoders that score something of their own only when given outside input (`precomputed` needs --recon).
+NEEDS_INPUT = ("precomputed",)
+# Every registered decoder that runs on its own: the references first (cheap), then the method, the baselines and
+# the backbone's upper bounds.
+GROUPS["all"] = tuple(
+    name
+    for name in dict.fromkeys([*GROUPS["comparison"], *GROUPS["oracle"], *DECODERS])
+    if name not in NEEDS_INPUT
+)
 
 
 def _unknown(kind: str, name: str, choices: list[str]) -> ConfigError:
@@ -62,6 +73,18 @@ def resolve(name: str) -> DecoderSpec:
     if not isinstance(spec, DecoderSpec):
         raise TypeError(f"registry entry {DECODERS[name]} is not a DecoderSpec")
     return spec
+
+
+# `--ablation all`: the full model and every ablation the decoder declares (its ablation table).
+ALL_ABLATIONS = "all"
+
+
+def ablations_to_run(spec: DecoderSpec, ablation: str | None) -> list[str | None]:
+    """The ablations `--ablation` asks of `spec`: one, or with `all` the full model (None) then each declared one
+    (a decoder without ablations runs its full model)."""
+    if ablation != ALL_ABLATIONS:
+        return [ablation]
+    return [None, *spec.ablations]
 
 
 def check_ablation(spec: DecoderSpec, ablation: str | None) -> None:

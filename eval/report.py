@@ -65,7 +65,7 @@ def build_result(
         variant=dict(variant),
         decoder=DecoderInfo(
             name=meta.name,
-            ablation=meta.ablation or config.ablation,
+            ablation=identity.ablation,
             description=meta.description,
             flags=dict(meta.flags),
             kind=meta.kind,

@@ -12,10 +12,12 @@ from eval.errors import run_cli
 EPILOG = """examples:
   python -m eval.run --decoder reference                 all reference decoders, subject 1, embedded SynthNSD
   python -m eval.run --decoder nearest_neighbour --subject all --nsd-root /data/nsd
+  python -m eval.run --decoder comparison --subject all  references, HAVIR and the baselines, subjects 1, 2, 5, 7
   python -m eval.run --decoder ground_truth,random --out runs/bounds
   python -m eval.run --decoder mine --nsd-root /data/nsd --weights-dir ~/weights   published weights, exact protocol
   python -m eval.run --decoder reference --protocol braindiffuser --weights-source seeded
   python -m eval.run --decoder havir --ablation no_cap --decoder-option strength=0.5 --tag havir-s05
+  python -m eval.run --decoder havir --ablation all     the full model and every ablation: the ablation table
   python -m eval.run --decoder havir --list-options      the decoder's options, types, defaults and ranges
   python -m eval.run --decoder havir --subject 2,5,7 --transfer-from 1 --finetune-sessions 1
   python -m eval.run --decoder precomputed --recon mine_sub1.npz --tag mine      score images made elsewhere
@@ -32,9 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what = parser.add_argument_group("what to evaluate")
     what.add_argument(
-        "--decoder", required=True, help="decoder name, comma list, or 'reference' (all reference decoders)"
+        "--decoder",
+        required=True,
+        help="decoder name, comma list, or a group: reference, baseline, oracle, comparison (references, HAVIR "
+        "and the baselines) or all (every decoder that needs no --recon)",
     )
-    what.add_argument("--ablation", default=None, help="ablation of the decoder (see its documentation)")
+    what.add_argument(
+        "--ablation",
+        default=None,
+        help="ablation of the decoder (see its documentation), or 'all': the full model and every ablation",
+    )
     what.add_argument("--subject", default="1", help="1, 2, 5, 7, a comma list, or 'all' (default: 1)")
     what.add_argument(
         "--decoder-option",

@@ -22,7 +22,7 @@ from eval.errors import ConfigError, HarnessError
 from eval.metrics.protocol import resolve_protocol
 from eval.options import NoOptions, declared, parse_options
 from eval.pipeline import TestSet, check_device, evaluate, subject_data
-from eval.registry import check_ablation, resolve
+from eval.registry import ALL_ABLATIONS, ablations_to_run, check_ablation, resolve
 
 if TYPE_CHECKING:
     from eval.metrics.feature_score import FeatureScorer
@@ -96,7 +96,15 @@ def check_config(config: RunConfig) -> list[tuple[DecoderSpec, Variant]]:
     """Every choice of `config` checked; the decoders with their variants."""
     if config.tag is not None and len(config.decoders) > 1:
         raise ConfigError(f"--tag: names one decoder's variant, found {len(config.decoders)} decoders")
-    jobs = [(spec, variant_for(spec, config)) for spec in map(resolve, config.decoders)]
+    specs = [resolve(name) for name in config.decoders]
+    if config.ablation == ALL_ABLATIONS and not any(spec.ablations for spec in specs):
+        names = ", ".join(config.decoders)
+        raise ConfigError(f"--ablation all: expected a decoder with ablations, found none in {names}")
+    jobs = [
+        (spec, variant_for(spec, replace(config, ablation=ablation)))
+        for spec in specs
+        for ablation in ablations_to_run(spec, config.ablation)
+    ]
     check_device(config.device)
     if config.protocol != "auto":
         resolve_protocol(config.protocol, "nsd")  # a typo fails before any data is read

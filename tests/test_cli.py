@@ -196,6 +196,7 @@ def test_list_options_prints_the_declared_table() -> None:
         (("--decoder", "havir", "--transfer-from", "1"), "--transfer-from 1: expected another subject"),
         (("--decoder", "random", "--tag", "my/run"), "--tag 'my/run': cannot be part of a file name"),
         (("--decoder", "random,mean_image", "--tag", "mine"), "--tag: names one decoder's variant, found 2"),
+        (("--decoder", "reference", "--ablation", "all"), "--ablation all: expected a decoder with ablations, found"),
     ],
 )
 def test_choices_that_mean_nothing_or_are_wrong_are_refused(

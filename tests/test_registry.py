@@ -9,7 +9,7 @@ import pytest
 
 from eval.decoders import DecoderSpec, Trainable
 from eval.errors import ConfigError
-from eval.registry import DECODERS, check_ablation, expand, resolve
+from eval.registry import DECODERS, ablations_to_run, check_ablation, expand, resolve
 
 
 def test_importing_the_registry_imports_no_plugin() -> None:
@@ -30,6 +30,24 @@ def test_unknown_name_lists_what_is_available() -> None:
 
 def test_group_expands_in_order_without_duplicates() -> None:
     assert expand("random,reference") == ["random", "ground_truth", "mean_image", "nearest_neighbour"]
+
+
+def test_all_is_every_decoder_that_runs_without_outside_input_references_first() -> None:
+    everything = expand("all")
+    assert sorted(everything) == sorted(set(DECODERS) - {"precomputed"})
+    assert everything[:4] == expand("reference")
+    assert everything[4:8] == ["havir", "brain_diffuser", "takagi", "mindeye"]
+
+
+def test_ablation_all_is_the_full_model_then_every_declared_ablation() -> None:
+    havir = resolve("havir")
+    assert ablations_to_run(havir, "all") == [None, *havir.ablations]
+    assert ablations_to_run(havir, "no_cap") == ["no_cap"]
+    assert ablations_to_run(resolve("random"), "all") == [None]
+
+
+def test_comparison_is_the_references_havir_and_the_baselines() -> None:
+    assert expand("comparison") == [*expand("reference"), "havir", *expand("baseline")]
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
