@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
+from diffusers.models.transformers.dual_transformer_2d import DualTransformer2DModel
 
-from eval.backbone.compat import UPSTREAM_ACCEPTS_MASK
+from eval.backbone.compat import DualTransformer
 from eval.backbone.sampling import SCHEDULERS, GenerationOptions
 from eval.errors import ConfigError, InputError
 
@@ -129,6 +132,19 @@ def test_nothing_to_condition_on_is_refused(tiny_vd):
         tiny_vd.generate(options=FAST)
 
 
-def test_upstream_dual_transformer_still_needs_the_compat_layer():
-    # When this fails, diffusers accepts the keyword: the compat class is no longer used and can be removed.
-    assert not UPSTREAM_ACCEPTS_MASK
+def _upstream_forward(self, hidden_states, encoder_hidden_states, encoder_attention_mask=None, **kwargs):
+    return DualTransformer2DModel.forward(self, hidden_states, encoder_hidden_states, **kwargs)
+
+
+@pytest.mark.parametrize("kept", ["text_tokens", "image_tokens", "both"])
+def test_skipping_a_condition_weighted_zero_changes_no_bit(tiny_vd, inputs, kept, monkeypatch):
+    # Upstream runs both transformers and weights one by 0; ours skips it. The images must be identical.
+    tokens = {k: inputs[k] for k in ("text_tokens", "image_tokens") if kept in (k, "both")}
+    ours = tiny_vd.generate(latents=inputs["latents"], **tokens, options=FAST)
+    monkeypatch.setattr(DualTransformer, "forward", _upstream_forward)
+    assert torch.equal(tiny_vd.generate(latents=inputs["latents"], **tokens, options=FAST), ours)
+
+
+def test_upstream_dual_transformer_still_refuses_the_mask_keyword():
+    # When this fails, diffusers accepts the keyword: DualTransformer then only skips zero-weighted conditions.
+    assert "encoder_attention_mask" not in inspect.signature(DualTransformer2DModel.forward).parameters
