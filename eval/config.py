@@ -34,6 +34,7 @@ class RunConfig:
     recon: str | None = None  # --recon: a file or folder of reconstructions made elsewhere (decoder precomputed)
     recon_ids: str | None = None  # --recon-ids: the NSD ids of its rows
     recon_order: str | None = None  # --recon-order: a published codebase's row order
+    jobs: int = 1  # worker processes the decoders are split over (eval.parallel)
 
     @property
     def results_dir(self) -> Path:

@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default: runs)")
     run.add_argument("--device", default="cpu", help="cpu | cuda (default: cpu)")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes the decoders are split over, each with an equal share of the CPU threads "
+        "(default: 1)",
+    )
     metrics = parser.add_argument_group("metrics")
     metrics.add_argument(
         "--protocol",
@@ -174,6 +181,7 @@ def config_from_args(args: argparse.Namespace):
         recon=args.recon,
         recon_ids=args.recon_ids,
         recon_order=args.recon_order,
+        jobs=args.jobs,
     )
 
 
@@ -200,10 +208,14 @@ def list_options(names: str) -> None:
 
 def evaluate_and_render(config) -> None:
     """Run the evaluation, then render the leaderboard of every results file in the output folder."""
+    from eval.parallel import run_parallel
     from eval.runner import run
     from leaderboards.render import render_leaderboard
 
-    run(config)
+    if config.jobs > 1 and len(config.decoders) > 1:
+        run_parallel(config)
+    else:
+        run(config)
     page = render_leaderboard(config.results_dir, config.out_dir)
     print(f"leaderboard: {page}", flush=True)
 

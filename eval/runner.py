@@ -8,7 +8,8 @@ backbone.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from eval.pipeline import TestSet, check_device, evaluate, subject_data
 from eval.registry import ALL_ABLATIONS, ablations_to_run, check_ablation, resolve
 
 if TYPE_CHECKING:
+    from eval.data.subject import SubjectData
     from eval.metrics.feature_score import FeatureScorer
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,8 @@ def variant_for(spec: DecoderSpec, config: RunConfig) -> Variant:
 
 def check_config(config: RunConfig) -> list[tuple[DecoderSpec, Variant]]:
     """Every choice of `config` checked; the decoders with their variants."""
+    if config.jobs < 1:
+        raise ConfigError(f"--jobs: expected a positive number of worker processes, found {config.jobs}")
     if config.tag is not None and len(config.decoders) > 1:
         raise ConfigError(f"--tag: names one decoder's variant, found {len(config.decoders)} decoders")
     specs = [resolve(name) for name in config.decoders]
@@ -122,20 +126,49 @@ def check_config(config: RunConfig) -> list[tuple[DecoderSpec, Variant]]:
     return jobs
 
 
-def run(config: RunConfig) -> list[Path]:
+@dataclass(frozen=True)
+class Opened:
+    """What every decoder of a run shares: the resolved configuration, the data and the metric networks."""
+
+    config: RunConfig  # protocol and weight source resolved (never "auto")
+    source: DataSource
+    scorer: FeatureScorer
+    stimuli: Stimuli
+
+    def test_sets(self) -> Iterator[tuple[SubjectData, TestSet]]:
+        """Each subject's prepared data and test set, in the configuration's order."""
+        for subject in self.config.subjects:
+            data = subject_data(self.config, self.source, subject)
+            yield data, TestSet.of(self.stimuli, data)
+
+
+def open_run(config: RunConfig, announce: bool = True) -> Opened:
+    """Resolve the data source (generating SynthNSD on first use) and load every extractor.
+
+    Args:
+        announce: Print the dataset and the metric protocol (a worker of `eval.parallel` does not).
+    """
+    source = resolve_source(config.nsd_root, Cache.at(config.cache_dir), config.synth_preset)
+    if announce:
+        print(f"dataset: {source.label}", flush=True)
+    config, scorer = feature_scorer(config, source)
+    if announce:
+        print(f"protocol: {config.protocol}; weights: {scorer.note()}", flush=True)
+    return Opened(config, source, scorer, Stimuli(source.root))
+
+
+def run(config: RunConfig, announce: bool = True) -> list[Path]:
     """Evaluate every (decoder, subject) of `config`; return the results files written."""
     jobs = check_config(config)
-    source = resolve_source(config.nsd_root, Cache.at(config.cache_dir), config.synth_preset)
-    print(f"dataset: {source.label}", flush=True)
-    config, scorer = feature_scorer(config, source)
-    print(f"protocol: {config.protocol}; weights: {scorer.note()}", flush=True)
-    stimuli = Stimuli(source.root)
+    opened = open_run(config, announce)
     written = []
-    for subject in config.subjects:
-        data = subject_data(config, source, subject)
-        test_set = TestSet.of(stimuli, data)
+    for data, test_set in opened.test_sets():
         for spec, variant in jobs:
-            written.append(evaluate(spec, variant, config, source, stimuli, data, test_set, scorer))
+            written.append(
+                evaluate(
+                    spec, variant, opened.config, opened.source, opened.stimuli, data, test_set, opened.scorer
+                )
+            )
     return written
 
 
