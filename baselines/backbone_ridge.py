@@ -11,7 +11,6 @@ stimulus, the CLIP image tokens and the mean of the captions' CLIP text tokens.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from baselines.ridge_cv import DualRidge, RidgeFit
 from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.cache import stable_hash
+from eval.checkpoints import check_state, data_fingerprint, read_state, training_settings, voxel_count, voxel_groups
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -162,27 +162,15 @@ class BackboneRidgeDecoder:
 
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         path = Path(folder) / "ridge.json"
-        name = self.spec.name
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{name} checkpoint {path}: expected a readable JSON file, found {exc}") from None
+        state = read_state(path, self.spec.name)
         self._attach(data)
-        stored = state.get("data_fingerprint", "")
-        if stored != data.fingerprint:
-            raise DataError(
-                f"{name} checkpoint {path}: trained on data fingerprint {stored[:12] or 'unknown'}, "
-                f"expected {data.fingerprint[:12]} (subject {data.subject}'s prepared data)"
-            )
-        if state.get("n_voxels") != data.n_voxels:
-            raise DataError(f"{name} checkpoint {path}: expected {data.n_voxels} voxels, found {state.get('n_voxels')}")
         sizes = {target: int(len(cols)) for target, cols in self.columns.items()}
-        if state.get("group_sizes") != sizes:
-            found = state.get("group_sizes")
-            raise DataError(f"{name} checkpoint {path}: expected voxel groups {sizes}, found {found}")
-        expected = json.loads(json.dumps(self.training_key()))
-        if state.get("training") != expected:
-            raise ConfigError(f"{name} checkpoint {path}: expected settings {expected}, found {state.get('training')}")
+        check_state(state, path, self.spec.name, [
+            data_fingerprint(data.fingerprint, data.subject),
+            voxel_count(data.n_voxels),
+            voxel_groups(sizes),
+            training_settings(self.training_key()),
+        ])
         arrays = load_file(str(Path(folder) / "ridge.safetensors"))
         self.fits = {
             target: RidgeFit.from_arrays(arrays, target, self.inputs_name(target), self.device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
+from eval.checkpoints import check_state, data_fingerprint, read_state, training_settings, voxel_count, voxel_groups
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -180,26 +180,15 @@ class HavirDecoder:
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         folder = Path(folder)
         path = folder / STATE
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"HAVIR checkpoint {path}: expected a readable JSON file, found {exc}") from None
+        state = read_state(path, "HAVIR")
         self._attach(data)
-        stored = state.get("data_fingerprint", "")
-        if stored != data.fingerprint:
-            raise DataError(
-                f"HAVIR checkpoint {path}: trained on data fingerprint {stored[:12] or 'unknown'}, "
-                f"expected {data.fingerprint[:12]} (subject {data.subject}'s prepared data)"
-            )
-        if state.get("n_voxels") != data.n_voxels:
-            raise DataError(f"HAVIR checkpoint {path}: expected {data.n_voxels} voxels, found {state.get('n_voxels')}")
         sizes = {k: int(len(v)) for k, v in self.columns.items()}
-        if state.get("group_sizes") != sizes:
-            raise DataError(f"HAVIR checkpoint {path}: expected voxel groups {sizes}, found {state.get('group_sizes')}")
-        expected = json.loads(json.dumps(self.config.training_key()))
-        if state.get("training") != expected:
-            diff = sorted(k for k in expected if (state.get("training") or {}).get(k) != expected[k])
-            raise ConfigError(f"HAVIR checkpoint {path}: trained with other settings ({', '.join(diff)}); use --refit")
+        check_state(state, path, "HAVIR", [
+            data_fingerprint(data.fingerprint, data.subject),
+            voxel_count(data.n_voxels),
+            voxel_groups(sizes),
+            training_settings(self.config.training_key()),
+        ])
         self.model = self._new_model()
         self.model.load_state_dict(load_file(str(folder / WEIGHTS)))  # copied into the parameters on the device
         self.model.eval()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
+from eval.checkpoints import Field, check_state, data_fingerprint, read_state, training_settings, voxel_count
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -126,27 +126,14 @@ class MindEyeDecoder:
 
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         path = Path(folder) / STATE
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"MindEye checkpoint {path}: expected a readable JSON file, found {exc}") from None
+        state = read_state(path, "MindEye")
         self._attach(data)
-        stored = state.get("data_fingerprint") or "unknown"
-        if stored != data.fingerprint:
-            raise DataError(
-                f"MindEye checkpoint {path}: expected data fingerprint {data.fingerprint[:12]} (subject "
-                f"{data.subject}'s prepared data), found {stored[:12]}"
-            )
-        if state.get("n_voxels") != data.n_voxels or state.get("group_size") != len(self.columns):
-            raise DataError(
-                f"MindEye checkpoint {path}: expected {data.n_voxels} voxels ({len(self.columns)} read), found "
-                f"{state.get('n_voxels')} ({state.get('group_size')} read)"
-            )
-        expected = json.loads(json.dumps(self.config.training_key()))
-        if state.get("training") != expected:
-            diff = sorted(k for k in expected if (state.get("training") or {}).get(k) != expected[k])
-            raise ConfigError(f"MindEye checkpoint {path}: trained with other settings ({', '.join(diff)}); "
-                              "use --refit")
+        check_state(state, path, "MindEye", [
+            data_fingerprint(data.fingerprint, data.subject),
+            voxel_count(data.n_voxels),
+            Field("group_size", "voxels read", int(len(self.columns))),
+            training_settings(self.config.training_key()),
+        ])
         self.model = self._new_model()
         self.model.load_state_dict(load_file(str(Path(folder) / WEIGHTS)))  # copied onto the parameters' device
         self.model.eval()
