@@ -214,6 +214,23 @@ class BackboneRidgeDecoder:
         )
 
 
+def ridge_spec(plan: Plan, options: type, description: str) -> DecoderSpec:
+    """The registry entry of the ridge baseline `plan` (named after it), with its declared `options` class."""
+
+    def build(context: BuildContext, variant: Variant | None = None) -> BackboneRidgeDecoder:
+        return BackboneRidgeDecoder(context, variant, spec, plan)
+
+    spec = DecoderSpec(
+        name=plan.name,
+        kind="baseline",
+        description=description,
+        build=build,
+        options=options,
+        uses_backbone=True,
+    )
+    return spec
+
+
 def rescale(pred: torch.Tensor, y_mean: torch.Tensor, y_std: torch.Tensor) -> torch.Tensor:
     """Per output: standardise across the rows, then scale to the training targets' mean and std (a constant
     output keeps the training mean)."""
