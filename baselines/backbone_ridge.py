@@ -5,8 +5,8 @@ inputs with ridge and run img2img from the decoded latent. Each is a `Plan` (dat
 reads, which targets there are, the original's penalties) and its declared options; this module fits the ridges
 (`baselines.ridge_cv`), keeps the checkpoints, and generates.
 
-Targets are the backbone's (`eval.backbone.targets`, shared with HAVIR and its cache): the AutoKL latent of the
-stimulus, the CLIP image tokens and the mean of the captions' CLIP text tokens.
+Targets are the backbone's (`eval.backbone.targets`, one cache entry shared with HAVIR and MindEye): the AutoKL
+latent of the stimulus, the CLIP image tokens and the mean of the captions' CLIP text tokens.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class MindEyeDecoder:
         return build_model(self.config, len(self.columns), self.backbone().info).to(self.device)
 
     def training_set(self, data: SubjectData, stimuli: Stimuli) -> TrainingSet:
-        """Inputs and targets on the CPU (the targets are HAVIR's, cached: AutoKL latents and VD image tokens)."""
+        """Inputs and targets on the CPU (the cached backbone targets: AutoKL latents and VD image tokens)."""
         fmri = torch.from_numpy(np.array(data.train_fmri, dtype=np.float32))
         targets = cached_targets(self.backbone(), stimuli, data.train_ids, self.cache)
         return TrainingSet(fmri[:, self.columns], targets.latents, targets.image_tokens)
