@@ -25,7 +25,7 @@ from baselines.ridge_cv import DualRidge, RidgeFit
 from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.cache import stable_hash
-from eval.checkpoints import check_state, data_fingerprint, read_state, training_settings, voxel_count, voxel_groups
+from eval.checkpoints import Field, check_state, read_state, recorded, training_facts, voxel_groups
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -141,6 +141,11 @@ class BackboneRidgeDecoder:
             log.info("%s: ridge %s from %d voxels: %s", self.spec.name, target, voxels, self.fits[target].summary())
 
     # --- checkpoints --------------------------------------------------------------------------------------
+    def trained_on(self) -> list[Field]:
+        """What a checkpoint records of the data and settings it was fitted on, and a load must match."""
+        groups = voxel_groups({target: int(len(cols)) for target, cols in self.columns.items()})
+        return training_facts(self.fingerprint, self.subject, self.n_voxels, groups, self.training_key())
+
     def save(self, folder: Path) -> None:
         if not self.fits:
             raise HarnessError(f"decoder '{self.spec.name}': save() called before fit()")
@@ -152,10 +157,7 @@ class BackboneRidgeDecoder:
         state = {
             "version": CHECKPOINT_VERSION,
             "subject": self.subject,
-            "data_fingerprint": self.fingerprint,
-            "n_voxels": self.n_voxels,
-            "group_sizes": {target: int(len(cols)) for target, cols in self.columns.items()},
-            "training": self.training_key(),
+            **recorded(self.trained_on()),
             "alphas": {target: fit.summary() for target, fit in self.fits.items()},
         }
         write_json_atomic(Path(folder) / "ridge.json", state)
@@ -164,13 +166,7 @@ class BackboneRidgeDecoder:
         path = Path(folder) / "ridge.json"
         state = read_state(path, self.spec.name)
         self._attach(data)
-        sizes = {target: int(len(cols)) for target, cols in self.columns.items()}
-        check_state(state, path, self.spec.name, [
-            data_fingerprint(data.fingerprint, data.subject),
-            voxel_count(data.n_voxels),
-            voxel_groups(sizes),
-            training_settings(self.training_key()),
-        ])
+        check_state(state, path, self.spec.name, self.trained_on())
         arrays = load_file(str(Path(folder) / "ridge.safetensors"))
         self.fits = {
             target: RidgeFit.from_arrays(arrays, target, self.inputs_name(target), self.device)

@@ -1,8 +1,10 @@
 """A decoder checkpoint's JSON state: read it, and check it against what the decoder about to load it expects.
 
 A checkpoint folder holds the weights and one JSON file recording what they were trained on (the data's
-fingerprint, the voxel count, the voxel groups) and with which settings. Loading one trained on anything else would
-reconstruct from the wrong voxels or with the wrong model, so every mismatch is refused in one line of one shape:
+fingerprint, the voxel count, the voxel groups) and with which settings. A decoder lists these facts once, as
+`Field`s: `recorded` writes them into the JSON, `check_state` checks them on loading. Loading a checkpoint trained
+on anything else would reconstruct from the wrong voxels or with the wrong model, so every mismatch is refused in
+one line of one shape:
 
     <what> checkpoint <file>: expected <field> <expected>, found <found>
 
@@ -73,6 +75,11 @@ class Field:
     hint: str = ""
 
 
+def recorded(fields: Sequence[Field]) -> dict[str, Any]:
+    """What a checkpoint's JSON records of `fields` (the values a later load checks with `check_state`)."""
+    return {field.key: field.expected for field in fields}
+
+
 def check_state(state: Mapping[str, Any], path: Path, what: str, fields: Sequence[Field]) -> None:
     """Check `fields` in order against the checkpoint's `state`; the first mismatch is raised.
 
@@ -129,3 +136,11 @@ def _show_settings(expected: Mapping[str, Any], found: Any) -> tuple[str, str]:
 def training_settings(key: Mapping[str, Any]) -> Field:
     """The settings that change the trained weights (the decoder's training key)."""
     return Field("training", "training settings", key, error=ConfigError, show=_show_settings, hint="use --refit")
+
+
+def training_facts(
+    fingerprint: str, subject: int, n_voxels: int, groups: Field, training: Mapping[str, Any]
+) -> list[Field]:
+    """What a trained decoder's checkpoint records, in the order a load checks it: the prepared data's fingerprint,
+    its voxel count, the voxel groups the model reads (`groups`) and the settings that change the weights."""
+    return [data_fingerprint(fingerprint, subject), voxel_count(n_voxels), groups, training_settings(training)]

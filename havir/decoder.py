@@ -15,7 +15,7 @@ from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
-from eval.checkpoints import check_state, data_fingerprint, read_state, training_settings, voxel_count, voxel_groups
+from eval.checkpoints import Field, check_state, read_state, recorded, training_facts, voxel_groups
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -158,6 +158,11 @@ class HavirDecoder:
         self.history = fine_tune(self.model, train_set, self.config, self.seed)
 
     # --- checkpoints --------------------------------------------------------------------------------------
+    def trained_on(self) -> list[Field]:
+        """What a checkpoint records of the data and settings it was trained on, and a load must match."""
+        groups = voxel_groups({k: int(len(v)) for k, v in self.columns.items()})
+        return training_facts(self.fingerprint, self.subject, self.n_voxels, groups, self.config.training_key())
+
     def save(self, folder: Path) -> None:
         if self.model is None:
             raise HarnessError("decoder 'havir': save() called before fit()")
@@ -166,10 +171,7 @@ class HavirDecoder:
         state = {
             "version": CHECKPOINT_VERSION,
             "subject": self.subject,
-            "data_fingerprint": self.fingerprint,
-            "n_voxels": self.n_voxels,
-            "group_sizes": {k: int(len(v)) for k, v in self.columns.items()},
-            "training": self.config.training_key(),
+            **recorded(self.trained_on()),
             "config": dataclasses.asdict(self.config),
             "transfer": self.transfer.to_dict() if self.transfer else None,
             "history": self.history,
@@ -182,13 +184,7 @@ class HavirDecoder:
         path = folder / STATE
         state = read_state(path, "HAVIR")
         self._attach(data)
-        sizes = {k: int(len(v)) for k, v in self.columns.items()}
-        check_state(state, path, "HAVIR", [
-            data_fingerprint(data.fingerprint, data.subject),
-            voxel_count(data.n_voxels),
-            voxel_groups(sizes),
-            training_settings(self.config.training_key()),
-        ])
+        check_state(state, path, "HAVIR", self.trained_on())
         self.model = self._new_model()
         self.model.load_state_dict(load_file(str(folder / WEIGHTS)))  # copied into the parameters on the device
         self.model.eval()

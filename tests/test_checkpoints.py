@@ -7,15 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.checkpoints import (
-    Field,
-    check_state,
-    data_fingerprint,
-    read_state,
-    training_settings,
-    voxel_count,
-    voxel_groups,
-)
+from eval.checkpoints import Field, check_state, read_state, recorded, training_facts, voxel_groups
 from eval.errors import ConfigError, DataError
 
 STATE = {
@@ -28,19 +20,15 @@ STATE = {
 
 def _fields(**changed) -> list[Field]:
     expected = STATE | changed
-    return [
-        data_fingerprint(expected["data_fingerprint"], 3),
-        voxel_count(expected["n_voxels"]),
-        voxel_groups(expected["group_sizes"]),
-        training_settings(expected["training"]),
-    ]
+    groups = voxel_groups(expected["group_sizes"])
+    return training_facts(expected["data_fingerprint"], 3, expected["n_voxels"], groups, expected["training"])
 
 
-def test_a_state_that_matches_is_read_back_and_passes(tmp_path: Path) -> None:
+def test_a_recorded_state_is_read_back_and_passes(tmp_path: Path) -> None:
     path = tmp_path / "model.json"
-    path.write_text(json.dumps(STATE))
+    path.write_text(json.dumps({"version": 1, **recorded(_fields())}))
     state = read_state(path, "Model")
-    assert state == STATE
+    assert state == {"version": 1, **STATE}
     # Tuples in the expected settings match the lists JSON stored.
     check_state(state, path, "Model", _fields(training=STATE["training"] | {"groups": ("structural", "semantic")}))
 

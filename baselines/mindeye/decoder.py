@@ -19,7 +19,7 @@ from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
-from eval.checkpoints import Field, check_state, data_fingerprint, read_state, training_settings, voxel_count
+from eval.checkpoints import Field, check_state, read_state, recorded, training_facts
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -106,6 +106,11 @@ class MindEyeDecoder:
         self.history = train(self.model, self.training_set(data, stimuli), self.config, self.seed)
 
     # --- checkpoints --------------------------------------------------------------------------------------
+    def trained_on(self) -> list[Field]:
+        """What a checkpoint records of the data and settings it was trained on, and a load must match."""
+        groups = Field("group_size", "voxels read", int(len(self.columns)))  # one group, read by every branch
+        return training_facts(self.fingerprint, self.subject, self.n_voxels, groups, self.config.training_key())
+
     def save(self, folder: Path) -> None:
         if self.model is None:
             raise HarnessError("decoder 'mindeye': save() called before fit()")
@@ -115,10 +120,7 @@ class MindEyeDecoder:
         state = {
             "version": CHECKPOINT_VERSION,
             "subject": self.subject,
-            "data_fingerprint": self.fingerprint,
-            "n_voxels": self.n_voxels,
-            "group_size": int(len(self.columns)),
-            "training": self.config.training_key(),
+            **recorded(self.trained_on()),
             "config": dataclasses.asdict(self.config),
             "history": self.history,
         }
@@ -128,12 +130,7 @@ class MindEyeDecoder:
         path = Path(folder) / STATE
         state = read_state(path, "MindEye")
         self._attach(data)
-        check_state(state, path, "MindEye", [
-            data_fingerprint(data.fingerprint, data.subject),
-            voxel_count(data.n_voxels),
-            Field("group_size", "voxels read", int(len(self.columns))),
-            training_settings(self.config.training_key()),
-        ])
+        check_state(state, path, "MindEye", self.trained_on())
         self.model = self._new_model()
         self.model.load_state_dict(load_file(str(Path(folder) / WEIGHTS)))  # copied onto the parameters' device
         self.model.eval()
