@@ -5,13 +5,12 @@ inputs with ridge and run img2img from the decoded latent. Each is a `Plan` (dat
 reads, which targets there are, the original's penalties) and its declared options; this module fits the ridges
 (`baselines.ridge_cv`), keeps the checkpoints, and generates.
 
-Targets are the backbone's (`eval.backbone.targets`, shared with HAVIR and its cache): the AutoKL latent of the
-stimulus, the CLIP image tokens and the mean of the captions' CLIP text tokens.
+Targets are the backbone's (`eval.backbone.targets`, one cache entry shared with HAVIR and MindEye): the AutoKL
+latent of the stimulus, the CLIP image tokens and the mean of the captions' CLIP text tokens.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from baselines.ridge_cv import DualRidge, RidgeFit
 from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.cache import stable_hash
+from eval.checkpoints import Field, check_state, read_state, recorded, training_facts, voxel_groups
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -141,6 +141,11 @@ class BackboneRidgeDecoder:
             log.info("%s: ridge %s from %d voxels: %s", self.spec.name, target, voxels, self.fits[target].summary())
 
     # --- checkpoints --------------------------------------------------------------------------------------
+    def trained_on(self) -> list[Field]:
+        """What a checkpoint records of the data and settings it was fitted on, and a load must match."""
+        groups = voxel_groups({target: int(len(cols)) for target, cols in self.columns.items()})
+        return training_facts(self.fingerprint, self.subject, self.n_voxels, groups, self.training_key())
+
     def save(self, folder: Path) -> None:
         if not self.fits:
             raise HarnessError(f"decoder '{self.spec.name}': save() called before fit()")
@@ -152,37 +157,16 @@ class BackboneRidgeDecoder:
         state = {
             "version": CHECKPOINT_VERSION,
             "subject": self.subject,
-            "data_fingerprint": self.fingerprint,
-            "n_voxels": self.n_voxels,
-            "group_sizes": {target: int(len(cols)) for target, cols in self.columns.items()},
-            "training": self.training_key(),
+            **recorded(self.trained_on()),
             "alphas": {target: fit.summary() for target, fit in self.fits.items()},
         }
         write_json_atomic(Path(folder) / "ridge.json", state)
 
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         path = Path(folder) / "ridge.json"
-        name = self.spec.name
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{name} checkpoint {path}: expected a readable JSON file, found {exc}") from None
+        state = read_state(path, self.spec.name)
         self._attach(data)
-        stored = state.get("data_fingerprint", "")
-        if stored != data.fingerprint:
-            raise DataError(
-                f"{name} checkpoint {path}: trained on data fingerprint {stored[:12] or 'unknown'}, "
-                f"expected {data.fingerprint[:12]} (subject {data.subject}'s prepared data)"
-            )
-        if state.get("n_voxels") != data.n_voxels:
-            raise DataError(f"{name} checkpoint {path}: expected {data.n_voxels} voxels, found {state.get('n_voxels')}")
-        sizes = {target: int(len(cols)) for target, cols in self.columns.items()}
-        if state.get("group_sizes") != sizes:
-            found = state.get("group_sizes")
-            raise DataError(f"{name} checkpoint {path}: expected voxel groups {sizes}, found {found}")
-        expected = json.loads(json.dumps(self.training_key()))
-        if state.get("training") != expected:
-            raise ConfigError(f"{name} checkpoint {path}: expected settings {expected}, found {state.get('training')}")
+        check_state(state, path, self.spec.name, self.trained_on())
         arrays = load_file(str(Path(folder) / "ridge.safetensors"))
         self.fits = {
             target: RidgeFit.from_arrays(arrays, target, self.inputs_name(target), self.device)
@@ -224,6 +208,23 @@ class BackboneRidgeDecoder:
         return vd.generate(
             latents=start, image_tokens=pred.get("image_tokens"), text_tokens=pred.get("text_tokens"), options=options
         )
+
+
+def ridge_spec(plan: Plan, options: type, description: str) -> DecoderSpec:
+    """The registry entry of the ridge baseline `plan` (named after it), with its declared `options` class."""
+
+    def build(context: BuildContext, variant: Variant | None = None) -> BackboneRidgeDecoder:
+        return BackboneRidgeDecoder(context, variant, spec, plan)
+
+    spec = DecoderSpec(
+        name=plan.name,
+        kind="baseline",
+        description=description,
+        build=build,
+        options=options,
+        uses_backbone=True,
+    )
+    return spec
 
 
 def rescale(pred: torch.Tensor, y_mean: torch.Tensor, y_std: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.backbone_ridge import BackboneRidgeDecoder, Plan
-from eval.decoders import BuildContext, DecoderSpec, Variant
+from baselines.backbone_ridge import Plan, ridge_spec
 from eval.options import option
 
 PLAN = Plan(
@@ -43,16 +42,9 @@ class BrainDiffuserOptions:
     steps: int = option(20, low=1, help="DDIM steps (the original: 50)")
 
 
-def build(context: BuildContext, variant: Variant | None = None) -> BackboneRidgeDecoder:
-    return BackboneRidgeDecoder(context, variant, BRAIN_DIFFUSER, PLAN)
-
-
-BRAIN_DIFFUSER = DecoderSpec(
-    name="brain_diffuser",
-    kind="baseline",
-    description="Brain-Diffuser (Ozcelik & VanRullen 2023): ridge from nsdgeneral to the AutoKL latent and the "
+BRAIN_DIFFUSER = ridge_spec(
+    PLAN,
+    BrainDiffuserOptions,
+    "Brain-Diffuser (Ozcelik & VanRullen 2023): ridge from nsdgeneral to the AutoKL latent and the "
     "CLIP image and text tokens, then Versatile Diffusion img2img",
-    build=build,
-    options=BrainDiffuserOptions,
-    uses_backbone=True,
 )

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baselines.backbone_ridge import BackboneRidgeDecoder, Plan
-from eval.decoders import BuildContext, DecoderSpec, Variant
+from baselines.backbone_ridge import Plan, ridge_spec
 from eval.options import option
 
 # codes/utils/ridge.py: RidgeCV(alphas=[1e-6, ..., 1]) on z-scored single trials, for both targets.
@@ -41,16 +40,9 @@ class TakagiOptions:
     steps: int = option(20, low=1, help="DDIM steps (the original: 50)")
 
 
-def build(context: BuildContext, variant: Variant | None = None) -> BackboneRidgeDecoder:
-    return BackboneRidgeDecoder(context, variant, TAKAGI, PLAN)
-
-
-TAKAGI = DecoderSpec(
-    name="takagi",
-    kind="baseline",
-    description="Takagi & Nishimoto (2023): ridge from early visual voxels to the AutoKL latent and from higher "
+TAKAGI = ridge_spec(
+    PLAN,
+    TakagiOptions,
+    "Takagi & Nishimoto (2023): ridge from early visual voxels to the AutoKL latent and from higher "
     "visual voxels to the text tokens, then img2img guided by text alone",
-    build=build,
-    options=TakagiOptions,
-    uses_backbone=True,
 )

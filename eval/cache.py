@@ -34,7 +34,7 @@ KINDS = {
     "prepared": "prepared",
     "features": "features",
     "extractors": "extractors",
-    "targets": "havir-targets",
+    "targets": "backbone-targets",
     "checkpoints": "checkpoints",
 }
 

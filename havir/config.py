@@ -6,12 +6,12 @@ fields (which voxel group each module reads, which inputs reach the generation b
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from eval.errors import ConfigError
-from eval.options import as_dict, option
+from eval.options import option
+from eval.presets import preset_option, resolve
 
 # Fields that change what is trained (an ablation that changes none of them reuses the full model's checkpoint).
 TRAINING_FIELDS = (
@@ -127,7 +127,7 @@ class HavirConfig:
         return {name: getattr(self, name) for name in TRAINING_FIELDS}
 
 
-# Size presets, chosen by the number of training images (see `config_for`).
+# Size presets, chosen by the number of training images (see `config_for` and `eval.presets`).
 PRESETS: dict[str, dict[str, Any]] = {
     # SynthNSD (1000 training images, 2-6k voxels, MiniVD): trains in about a minute on one CPU thread.
     "synth": {},
@@ -145,7 +145,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "mixed_precision": "bf16",
     },
 }
-LARGE_TRAINING_SET = 5000  # training images from which the paper-scale preset is the default
 
 
 ABLATIONS: dict[str, dict[str, Any]] = {
@@ -174,9 +173,7 @@ class HavirOptions:
     mix_ratio: float = option(0.4, low=0, high=1, help="weight of the text condition against the image condition")
     guidance: float = option(3.5, low=1, help="classifier-free guidance scale")
     steps: int = option(20, low=1, help="scheduler steps N")
-    preset: str = option(
-        "auto", choices=("auto", *PRESETS), help="size preset; auto: paper from 5,000 training images, else synth"
-    )
+    preset: str = preset_option(PRESETS)
     epochs: int | None = option(None, low=1, help="passes over the training split")
     finetune_epochs: int | None = option(None, low=1, help="passes over the fine-tuning split (--transfer-from)")
     hidden: int | None = option(None, low=1, help="width of both modules' hidden layers")
@@ -189,11 +186,10 @@ class HavirOptions:
 def config_for(n_train: int, ablation: str | None, options: HavirOptions, backbone: str = "minivd") -> HavirConfig:
     """The configuration for a training split of `n_train` images, with `ablation` and `options` applied.
 
-    The preset is "paper" from LARGE_TRAINING_SET training images on, else "synth", unless the options name one.
+    The preset is "paper" from `eval.presets.LARGE_TRAINING_SET` training images on, else "synth", unless the
+    options name one.
     """
-    preset = options.preset if options.preset != "auto" else ("paper" if n_train >= LARGE_TRAINING_SET else "synth")
     if ablation is not None and ablation not in ABLATIONS:
         raise ConfigError(f"--ablation: expected one of {', '.join(ABLATIONS)}, found {ablation!r}")
-    fields = {"preset": preset, **PRESETS[preset], **(ABLATIONS.get(ablation or "", {})), "backbone": backbone}
-    fields |= {k: v for k, v in as_dict(options).items() if k != "preset" and v is not None}
-    return dataclasses.replace(HavirConfig(), **fields)
+    fixed = {**ABLATIONS.get(ablation or "", {}), "backbone": backbone}
+    return resolve(HavirConfig(), PRESETS, options, n_train, fixed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
+from eval.checkpoints import Field, check_state, read_state, recorded, training_facts, voxel_groups
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -158,6 +158,11 @@ class HavirDecoder:
         self.history = fine_tune(self.model, train_set, self.config, self.seed)
 
     # --- checkpoints --------------------------------------------------------------------------------------
+    def trained_on(self) -> list[Field]:
+        """What a checkpoint records of the data and settings it was trained on, and a load must match."""
+        groups = voxel_groups({k: int(len(v)) for k, v in self.columns.items()})
+        return training_facts(self.fingerprint, self.subject, self.n_voxels, groups, self.config.training_key())
+
     def save(self, folder: Path) -> None:
         if self.model is None:
             raise HarnessError("decoder 'havir': save() called before fit()")
@@ -166,10 +171,7 @@ class HavirDecoder:
         state = {
             "version": CHECKPOINT_VERSION,
             "subject": self.subject,
-            "data_fingerprint": self.fingerprint,
-            "n_voxels": self.n_voxels,
-            "group_sizes": {k: int(len(v)) for k, v in self.columns.items()},
-            "training": self.config.training_key(),
+            **recorded(self.trained_on()),
             "config": dataclasses.asdict(self.config),
             "transfer": self.transfer.to_dict() if self.transfer else None,
             "history": self.history,
@@ -180,26 +182,9 @@ class HavirDecoder:
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         folder = Path(folder)
         path = folder / STATE
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"HAVIR checkpoint {path}: expected a readable JSON file, found {exc}") from None
+        state = read_state(path, "HAVIR")
         self._attach(data)
-        stored = state.get("data_fingerprint", "")
-        if stored != data.fingerprint:
-            raise DataError(
-                f"HAVIR checkpoint {path}: trained on data fingerprint {stored[:12] or 'unknown'}, "
-                f"expected {data.fingerprint[:12]} (subject {data.subject}'s prepared data)"
-            )
-        if state.get("n_voxels") != data.n_voxels:
-            raise DataError(f"HAVIR checkpoint {path}: expected {data.n_voxels} voxels, found {state.get('n_voxels')}")
-        sizes = {k: int(len(v)) for k, v in self.columns.items()}
-        if state.get("group_sizes") != sizes:
-            raise DataError(f"HAVIR checkpoint {path}: expected voxel groups {sizes}, found {state.get('group_sizes')}")
-        expected = json.loads(json.dumps(self.config.training_key()))
-        if state.get("training") != expected:
-            diff = sorted(k for k in expected if (state.get("training") or {}).get(k) != expected[k])
-            raise ConfigError(f"HAVIR checkpoint {path}: trained with other settings ({', '.join(diff)}); use --refit")
+        check_state(state, path, "HAVIR", self.trained_on())
         self.model = self._new_model()
         self.model.load_state_dict(load_file(str(folder / WEIGHTS)))  # copied into the parameters on the device
         self.model.eval()

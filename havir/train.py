@@ -14,20 +14,16 @@ a batch's copy is a few tens of MB, small next to the forward and backward passe
 
 from __future__ import annotations
 
-import logging
-import math
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from eval.backbone.targets import Targets
+from eval.training import Stepper, batch_rows, steps_per_epoch, train_epochs
 from havir.config import HavirConfig
 from havir.device import autocast, grad_scaler, model_device
 from havir.losses import structural_loss, token_loss
 from havir.modules import HavirModel, SemanticExtractor, StructuralGenerator
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,22 +55,6 @@ def build_model(config: HavirConfig, n_structural: int, n_semantic: int, info) -
     return HavirModel(structural, semantic)
 
 
-def batch_rows(n: int, batch_size: int, world: int, epoch: int, seed: int) -> list[torch.Tensor]:
-    """The global batches of one epoch: a seeded permutation cut into full batches (the remainder is dropped;
-    the next epoch's permutation differs). A training set smaller than one batch is used whole."""
-    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    order = torch.randperm(n, generator=generator)
-    size = min(batch_size, n) // world * world
-    if size == 0:
-        raise ValueError(f"{n} training rows cannot be shared among {world} processes")
-    return [order[start : start + size] for start in range(0, n - size + 1, size)]
-
-
-def steps_per_epoch(n: int, batch_size: int, world: int) -> int:
-    size = min(batch_size, n) // world * world
-    return (n - size) // size + 1
-
-
 def train(
     model: HavirModel,
     data: TrainingSet,
@@ -101,32 +81,17 @@ def train(
     if accelerator is not None:
         net, optimizer = accelerator.prepare(model, optimizer)
     device = model_device(model)  # after `prepare`, which may have moved it
-    scaler = grad_scaler(device, config.mixed_precision)
-    history = []
+    stepper = Stepper(optimizer, schedule, grad_scaler(device, config.mixed_precision), accelerator)
+
+    def loss(epoch: int, rows: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        return _loss(net, data, rows[rank::world], rows, config, device)  # this process's share of the batch
+
+    def batches(epoch: int) -> list[torch.Tensor]:
+        return batch_rows(len(data), config.batch_size, world, epoch, seed)
+
     net.train()
-    bar = tqdm(range(epochs), desc="HAVIR training", unit="epoch", disable=not progress or rank != 0 or None)
-    for epoch in bar:
-        sums: dict[str, float] = {}
-        batches = batch_rows(len(data), config.batch_size, world, epoch, seed)
-        for rows in batches:
-            mine = rows[rank::world]
-            loss, parts = _loss(net, data, mine, rows, config, device)
-            optimizer.zero_grad(set_to_none=True)
-            if accelerator is not None:
-                accelerator.backward(scaler.scale(loss))
-            else:
-                scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            schedule.step()
-            for key, value in parts.items():
-                sums[key] = sums.get(key, 0.0) + value / len(batches)
-        history.append(sums)
-        bar.set_postfix(loss=f"{sums['loss']:.4f}")
-        if not all(math.isfinite(v) for v in sums.values()):
-            raise FloatingPointError(f"HAVIR training diverged at epoch {epoch}: {sums}")
+    history = train_epochs("HAVIR", epochs, batches, loss, stepper, progress=progress and rank == 0)
     model.eval()
-    log.info("HAVIR training: final epoch losses %s", {k: round(v, 5) for k, v in history[-1].items()})
     return history
 
 

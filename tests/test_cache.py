@@ -1,7 +1,7 @@
 """A damaged cache entry costs one warning line and a recomputation, never a traceback or a wrong value.
 
 `Cache.read` itself, then each of its callers: prepared subject data, ground-truth features, a seeded
-extractor's calibrated state and HAVIR's targets, each with an entry truncated or overwritten the way a full
+extractor's calibrated state and the backbone targets, each with an entry truncated or overwritten the way a full
 disk or an interrupted copy leaves it.
 """
 
@@ -273,7 +273,7 @@ class _FakeBackbone:
         return torch.tensor([[[float(len(c)) for c in caps[:5]]] for caps in captions])
 
 
-def test_damaged_havir_targets_are_recomputed_with_the_same_values(
+def test_damaged_backbone_targets_are_recomputed_with_the_same_values(
     synth_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from eval.backbone.targets import cached_targets, compute_targets
@@ -286,7 +286,7 @@ def test_damaged_havir_targets_are_recomputed_with_the_same_values(
     cache = Cache(tmp_path / "cache")
     expected = compute_targets(vd, stimuli, ids)
     cached_targets(vd, stimuli, ids, cache)
-    (path,) = (tmp_path / "cache" / "havir-targets").iterdir()
+    (path,) = (tmp_path / "cache" / "backbone-targets").iterdir()
 
     def other_rows(entry: Path) -> None:  # a whole file that is not this entry's
         save_file({k: v[:2].contiguous() for k, v in load_file(str(entry)).items()}, str(entry))

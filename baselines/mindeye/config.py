@@ -8,13 +8,13 @@ machines.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from eval.backbone.sampling import SCHEDULERS
 from eval.errors import ConfigError
-from eval.options import as_dict, option
+from eval.options import option
+from eval.presets import preset_option, resolve
 
 # Fields that change what is trained (a checkpoint must match all of them).
 TRAINING_FIELDS = (
@@ -176,7 +176,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "mixed_precision": "bf16",
     },
 }
-LARGE_TRAINING_SET = 5000  # training images from which the paper preset is the default
 
 
 @dataclass(frozen=True)
@@ -193,9 +192,7 @@ class MindEyeOptions:
     guidance: float = option(3.5, low=1, help="classifier-free guidance scale")
     steps: int | None = option(None, low=1, help="scheduler steps of the generation (MindEye: 20)")
     scheduler: str = option("unipc", choices=tuple(SCHEDULERS), help="generation scheduler")
-    preset: str = option(
-        "auto", choices=("auto", *PRESETS), help="size preset; auto: paper from 5,000 training images, else synth"
-    )
+    preset: str = preset_option(PRESETS)
     epochs: int | None = option(None, low=1, help="passes over the training split")
     mixco_share: float | None = option(None, low=0, high=1, help="share of the epochs trained with BiMixCo")
     hidden: int | None = option(None, low=1, help="width of the residual MLPs (both branches)")
@@ -208,8 +205,5 @@ class MindEyeOptions:
 
 
 def config_for(n_train: int, options: MindEyeOptions, backbone: str = "minivd") -> MindEyeConfig:
-    """The configuration for a training split of `n_train` images with `options` applied."""
-    preset = options.preset if options.preset != "auto" else ("paper" if n_train >= LARGE_TRAINING_SET else "synth")
-    fields = {"preset": preset, **PRESETS[preset], "backbone": backbone}
-    fields |= {k: v for k, v in as_dict(options).items() if k != "preset" and v is not None}
-    return dataclasses.replace(MindEyeConfig(), **fields)
+    """The configuration for a training split of `n_train` images with `options` applied (`eval.presets`)."""
+    return resolve(MindEyeConfig(), PRESETS, options, n_train, {"backbone": backbone})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from eval.atomic import write_json_atomic
 from eval.backbone.shared import load_backbone
 from eval.backbone.targets import cached_targets
 from eval.cache import stable_hash
+from eval.checkpoints import Field, check_state, read_state, recorded, training_facts
 from eval.data.stimuli import Stimuli
 from eval.data.subject import SubjectData
 from eval.decoders import BuildContext, DecoderMeta, DecoderSpec, TestInputs, Variant
@@ -95,7 +95,7 @@ class MindEyeDecoder:
         return build_model(self.config, len(self.columns), self.backbone().info).to(self.device)
 
     def training_set(self, data: SubjectData, stimuli: Stimuli) -> TrainingSet:
-        """Inputs and targets on the CPU (the targets are HAVIR's, cached: AutoKL latents and VD image tokens)."""
+        """Inputs and targets on the CPU (the cached backbone targets: AutoKL latents and VD image tokens)."""
         fmri = torch.from_numpy(np.array(data.train_fmri, dtype=np.float32))
         targets = cached_targets(self.backbone(), stimuli, data.train_ids, self.cache)
         return TrainingSet(fmri[:, self.columns], targets.latents, targets.image_tokens)
@@ -106,6 +106,11 @@ class MindEyeDecoder:
         self.history = train(self.model, self.training_set(data, stimuli), self.config, self.seed)
 
     # --- checkpoints --------------------------------------------------------------------------------------
+    def trained_on(self) -> list[Field]:
+        """What a checkpoint records of the data and settings it was trained on, and a load must match."""
+        groups = Field("group_size", "voxels read", int(len(self.columns)))  # one group, read by every branch
+        return training_facts(self.fingerprint, self.subject, self.n_voxels, groups, self.config.training_key())
+
     def save(self, folder: Path) -> None:
         if self.model is None:
             raise HarnessError("decoder 'mindeye': save() called before fit()")
@@ -115,10 +120,7 @@ class MindEyeDecoder:
         state = {
             "version": CHECKPOINT_VERSION,
             "subject": self.subject,
-            "data_fingerprint": self.fingerprint,
-            "n_voxels": self.n_voxels,
-            "group_size": int(len(self.columns)),
-            "training": self.config.training_key(),
+            **recorded(self.trained_on()),
             "config": dataclasses.asdict(self.config),
             "history": self.history,
         }
@@ -126,27 +128,9 @@ class MindEyeDecoder:
 
     def load(self, folder: Path, data: SubjectData, stimuli: Stimuli) -> None:
         path = Path(folder) / STATE
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"MindEye checkpoint {path}: expected a readable JSON file, found {exc}") from None
+        state = read_state(path, "MindEye")
         self._attach(data)
-        stored = state.get("data_fingerprint") or "unknown"
-        if stored != data.fingerprint:
-            raise DataError(
-                f"MindEye checkpoint {path}: expected data fingerprint {data.fingerprint[:12]} (subject "
-                f"{data.subject}'s prepared data), found {stored[:12]}"
-            )
-        if state.get("n_voxels") != data.n_voxels or state.get("group_size") != len(self.columns):
-            raise DataError(
-                f"MindEye checkpoint {path}: expected {data.n_voxels} voxels ({len(self.columns)} read), found "
-                f"{state.get('n_voxels')} ({state.get('group_size')} read)"
-            )
-        expected = json.loads(json.dumps(self.config.training_key()))
-        if state.get("training") != expected:
-            diff = sorted(k for k in expected if (state.get("training") or {}).get(k) != expected[k])
-            raise ConfigError(f"MindEye checkpoint {path}: trained with other settings ({', '.join(diff)}); "
-                              "use --refit")
+        check_state(state, path, "MindEye", self.trained_on())
         self.model = self._new_model()
         self.model.load_state_dict(load_file(str(Path(folder) / WEIGHTS)))  # copied onto the parameters' device
         self.model.eval()

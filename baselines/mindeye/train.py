@@ -16,22 +16,17 @@ draws (batch order, mixing, prior timesteps and noise) come from seeded CPU gene
 
 from __future__ import annotations
 
-import logging
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from baselines.mindeye.config import MindEyeConfig
 from baselines.mindeye.losses import cosine_anneal, flat_unit, mixco, mixco_nce, soft_clip_loss
 from baselines.mindeye.modules import MindEyeModel
+from eval.training import Stepper, batch_rows, steps_per_epoch, train_epochs
 from havir.device import autocast, grad_scaler, model_device
-from havir.train import batch_rows, steps_per_epoch
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,33 +62,28 @@ def train(
         optimizer, max_lr=config.lr, total_steps=max(total, 2), final_div_factor=1000,
         pct_start=min(0.5, 2 / config.epochs),
     )
-    scaler = grad_scaler(device, config.mixed_precision)
+    stepper = Stepper(optimizer, schedule, grad_scaler(device, config.mixed_precision))
     mixing_epochs = config.mixco_epochs()
     temps = cosine_anneal(*config.softclip_temps, config.epochs - mixing_epochs)
     rng = np.random.default_rng([seed, 1])  # mixing draws
     generator = torch.Generator().manual_seed(seed * 7 + 3)  # prior timesteps and noise
-    history = []
+
+    def temperature(epoch: int) -> float:
+        return config.mixco_temp if epoch < mixing_epochs else temps[epoch - mixing_epochs]
+
+    def loss(epoch: int, rows: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        mixing = epoch < mixing_epochs
+        return _loss(model, data, rows, config, device, mixing, temperature(epoch), rng, generator)
+
+    def batches(epoch: int) -> list[torch.Tensor]:
+        return batch_rows(len(data), config.batch_size, 1, epoch, seed)
+
+    def extra(epoch: int) -> dict[str, float]:
+        return {"temperature": temperature(epoch), "mixco": float(epoch < mixing_epochs)}
+
     model.train()
-    bar = tqdm(range(config.epochs), desc="MindEye training", unit="epoch", disable=not progress or None)
-    for epoch in bar:
-        sums: dict[str, float] = {}
-        batches = batch_rows(len(data), config.batch_size, 1, epoch, seed)
-        temp = config.mixco_temp if epoch < mixing_epochs else temps[epoch - mixing_epochs]
-        for rows in batches:
-            loss, parts = _loss(model, data, rows, config, device, epoch < mixing_epochs, temp, rng, generator)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            schedule.step()
-            for key, value in parts.items():
-                sums[key] = sums.get(key, 0.0) + value / len(batches)
-        history.append(sums | {"temperature": temp, "mixco": float(epoch < mixing_epochs)})
-        bar.set_postfix(loss=f"{sums['loss']:.4f}")
-        if not all(math.isfinite(v) for v in sums.values()):
-            raise FloatingPointError(f"MindEye training diverged at epoch {epoch}: {sums}")
+    history = train_epochs("MindEye", config.epochs, batches, loss, stepper, progress=progress, extra=extra)
     model.eval()
-    log.info("MindEye training: final epoch losses %s", {k: round(v, 5) for k, v in history[-1].items()})
     return history
 
 

@@ -1,10 +1,10 @@
 """Training targets from the generation backbone: AutoKL latents z, CLIP image tokens e_img, text tokens e_cap.
 
-Every decoder that regresses onto the backbone's inputs (HAVIR, the Brain-Diffuser and Takagi baselines) reads
-them from here, so they share one computation and one cache entry. e_cap of an image is the mean of the VD text
-tokens of its captions (NSD has five per image): one target per image that keeps what all captions share
-(Brain-Diffuser's caption target). Targets are cached on disk, keyed by the backbone's weights and the exact
-list of images.
+Every decoder that regresses onto the backbone's inputs (HAVIR, the Brain-Diffuser and Takagi baselines,
+MindEye) reads them from here, so they share one computation and one cache entry (`backbone-targets/` in the
+cache folder). e_cap of an image is the mean of the VD text tokens of its captions (NSD has five per image): one
+target per image that keeps what all captions share (Brain-Diffuser's caption target). Targets are cached on
+disk, keyed by the backbone's weights and the exact list of images.
 """
 
 from __future__ import annotations

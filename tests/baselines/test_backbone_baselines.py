@@ -90,14 +90,14 @@ def test_checkpoint_of_other_data_is_refused_naming_file_expected_and_found(fitt
         build(spec, tiny_vd_dir).load(folder, other, stimuli)
     message = str(caught.value)
     assert "\n" not in message and str(folder / "ridge.json") in message
-    assert f"trained on data fingerprint {data.fingerprint[:12]}" in message and "expected ffffffffffff" in message
+    assert "expected data fingerprint ffffffffffff" in message and f"found {data.fingerprint[:12]}" in message
 
 
 def test_checkpoint_with_other_fit_settings_is_refused(fitted, tiny_vd_dir, setting) -> None:
     spec, _, folder = fitted
     data, stimuli = setting
     options = dataclasses.replace(FAST[spec.name], alphas="original")
-    with pytest.raises(ConfigError, match="expected settings"):
+    with pytest.raises(ConfigError, match='expected training settings alphas="original", found alphas="cv"'):
         build(spec, tiny_vd_dir, options).load(folder, data, stimuli)
 
 

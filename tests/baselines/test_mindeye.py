@@ -182,9 +182,9 @@ def test_checkpoint_with_another_voxel_count_or_settings_is_refused(tiny_vd_dir,
         (copy / item.name).write_bytes(item.read_bytes())
     state = json.loads((copy / "mindeye.json").read_text())
     (copy / "mindeye.json").write_text(json.dumps(state | {"n_voxels": 7}))
-    with pytest.raises(DataError, match=f"expected {data.n_voxels} voxels .*found 7"):
+    with pytest.raises(DataError, match=rf"mindeye\.json: expected voxel count {data.n_voxels}, found 7$"):
         make_decoder(tiny_vd_dir).load(copy, data, stimuli)
-    with pytest.raises(ConfigError, match=r"trained with other settings \(hidden\); use --refit"):
+    with pytest.raises(ConfigError, match=r"expected training settings hidden=48, found hidden=\d+; use --refit"):
         make_decoder(tiny_vd_dir, hidden=48).load(folder, data, stimuli)
 
 

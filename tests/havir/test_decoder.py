@@ -122,7 +122,8 @@ def test_checkpoint_of_other_data_is_refused(havir_vd_dir, fitted, synth_root, t
 
     other = build_subject(synth_root, 2, PrepareOptions())
     decoder = make_decoder(havir_vd_dir)
-    with pytest.raises(DataError, match=r"trained on data fingerprint \w{12}, expected \w{12} \(subject 2"):
+    expected = r"havir\.json: expected data fingerprint \w{12} \(subject 2's prepared data\), found \w{12}$"
+    with pytest.raises(DataError, match=expected):
         decoder.load(fitted[1], other, Stimuli(synth_root))
 
 
@@ -132,13 +133,15 @@ def test_checkpoint_with_another_voxel_count_is_refused(havir_vd_dir, fitted, su
     state = json.loads((folder / "havir.json").read_text())
     state["n_voxels"] = data.n_voxels + 5
     (folder / "havir.json").write_text(json.dumps(state))
-    with pytest.raises(DataError, match=rf"expected {data.n_voxels} voxels, found {data.n_voxels + 5}"):
+    expected = rf"havir\.json: expected voxel count {data.n_voxels}, found {data.n_voxels + 5}$"
+    with pytest.raises(DataError, match=expected):
         make_decoder(havir_vd_dir).load(folder, data, stimuli)
 
 
 def test_checkpoint_trained_with_other_settings_is_refused(havir_vd_dir, fitted, subject1) -> None:
     data, stimuli = subject1
-    with pytest.raises(ConfigError, match=r"trained with other settings \(hidden\); use --refit"):
+    expected = r"havir\.json: expected training settings hidden=48, found hidden=\d+; use --refit$"
+    with pytest.raises(ConfigError, match=expected):
         make_decoder(havir_vd_dir, hidden=48).load(fitted[1], data, stimuli)
 
 
