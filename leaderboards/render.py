@@ -14,7 +14,7 @@ from urllib.parse import quote
 import jinja2
 
 from eval.atomic import write_text_atomic
-from leaderboards.collect import collect_results
+from leaderboards.collect import Collection, Skipped, collect_results
 from leaderboards.table import BEST, SECOND, Column, Table, build_tables
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,16 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
     }
 
 
-def render_html(tables: list[Table], out_dir: Path, title: str = PAGE_TITLE) -> str:
+def skipped_view(skipped: list[Skipped]) -> list[dict[str, str]]:
+    """The skipped files as the page lists them: path and one-line reason."""
+    return [{"path": str(item.path), "reason": item.reason} for item in skipped]
+
+
+def render_html(
+    tables: list[Table], out_dir: Path, title: str = PAGE_TITLE, skipped: list[Skipped] | None = None
+) -> str:
     views = [table_view(t, out_dir) for t in tables]
-    return environment().get_template(TEMPLATE).render(title=title, tables=views)
+    return environment().get_template(TEMPLATE).render(title=title, tables=views, skipped=skipped_view(skipped or []))
 
 
 def _md_escape(text: str) -> str:
@@ -217,6 +224,8 @@ def render_csv(tables: list[Table]) -> str:
 def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None) -> Path:
     """Read every results file under `results_dir`; write index.html, leaderboard.md and leaderboard.csv.
 
+    Files that cannot be shown are skipped (see `leaderboards.collect`), logged and listed on the page.
+
     Args:
         results_dir: Folder searched recursively for results files.
         out_dir: Where the three files go (default: `results_dir`).
@@ -225,12 +234,16 @@ def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.Pa
         The path of index.html.
 
     Raises:
-        HarnessError: No results, an invalid results file, or two files of one run identity in a table.
+        HarnessError: No valid results file, or two files of one run identity (same code) in a table.
     """
-    out = Path(out_dir if out_dir is not None else results_dir)
-    tables = build_tables(collect_results(results_dir))
-    page = write_text_atomic(out / "index.html", render_html(tables, out))
+    return write_leaderboard(collect_results(results_dir), Path(out_dir if out_dir is not None else results_dir))
+
+
+def write_leaderboard(collection: Collection, out: Path) -> Path:
+    """Write index.html, leaderboard.md and leaderboard.csv of a collected folder into `out`; the page path."""
+    tables = build_tables(collection.loaded)
+    page = write_text_atomic(out / "index.html", render_html(tables, out, skipped=collection.skipped))
     write_text_atomic(out / "leaderboard.md", render_markdown(tables))
     write_text_atomic(out / "leaderboard.csv", render_csv(tables))
-    log.info("leaderboard: %s (%d tables)", page, len(tables))
+    log.info("leaderboard: %s (%d tables, %d files skipped)", page, len(tables), len(collection.skipped))
     return page
