@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import logging
 import os
@@ -15,13 +14,16 @@ import jinja2
 
 from eval.atomic import write_text_atomic
 from leaderboards.collect import Collection, Skipped, collect_results
-from leaderboards.table import BEST, SECOND, Column, Table, build_tables
+from leaderboards.format import NOT_COMPARABLE as NOT_COMPARABLE  # the page's wording, kept importable here
+from leaderboards.format import direction_hint, format_ci, format_value, table_title, warning_text
+from leaderboards.grid import comparison_grid
+from leaderboards.markdown import markdown_table, md_escape
+from leaderboards.table import BEST, SECOND, Table, build_tables
 
 log = logging.getLogger(__name__)
 
 TEMPLATE = "leaderboard.html.j2"
 PAGE_TITLE = "havir-bench leaderboard"
-NOT_COMPARABLE = "not comparable to published numbers"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 
@@ -34,35 +36,6 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def format_value(value: float | None, column: Column) -> str:
-    """4 decimals; identification scores as percentages with 2; an en dash when absent."""
-    if value is None:
-        return "\u2013"
-    return f"{100 * value:.2f}%" if column.kind == "identification" else f"{value:.4f}"
-
-
-def format_ci(ci95: tuple[float, float] | None, column: Column) -> str:
-    if ci95 is None:
-        return ""
-    if column.kind == "identification":
-        return f"[{100 * ci95[0]:.2f}, {100 * ci95[1]:.2f}]"
-    return f"[{ci95[0]:.4f}, {ci95[1]:.4f}]"
-
-
-def table_title(table: Table) -> str:
-    return (
-        f"{table.dataset_label} \u00b7 protocol {table.key.protocol} v{table.key.protocol_version} "
-        f"\u00b7 weights {table.key.weights_source} \u00b7 {table.subject_label}"
-    )
-
-
-def warning_text(table: Table) -> str | None:
-    """None for a comparable table, else the warning with its reasons (dataset, weights)."""
-    if table.comparable_to_published:
-        return None
-    return f"{NOT_COMPARABLE}: {'; '.join(table.not_comparable_because)}"
 
 
 def _href(path: Path, out_dir: Path) -> str | None:
@@ -112,7 +85,7 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
             {
                 "display": c.display,
                 "arrow": c.arrow,
-                "hint": f"{'higher' if c.direction == 'higher' else 'lower'} is better",
+                "hint": direction_hint(c),
             }
             for c in table.columns
         ],
@@ -138,24 +111,13 @@ def render_html(
     return environment().get_template(TEMPLATE).render(title=title, tables=views, skipped=skipped_view(skipped or []))
 
 
-def _md_escape(text: str) -> str:
-    return html.escape(text).replace("|", "\\|")
-
-
 def render_markdown(tables: list[Table], title: str = PAGE_TITLE) -> str:
     lines = [f"# {title}", ""]
     for table in tables:
-        lines += [f"## {_md_escape(table_title(table))}", ""]
+        lines += [f"## {md_escape(table_title(table))}", ""]
         if not table.comparable_to_published:
-            lines += [f"**Warning:** {_md_escape(warning_text(table))}", ""]
-        lines.append("| decoder | kind | " + " | ".join(f"{c.display} {c.arrow}" for c in table.columns) + " |")
-        lines.append("|---|---|" + "---:|" * len(table.columns))
-        for row in table.rows:
-            cells = []
-            for cell, col in zip(row.cells, table.columns):
-                text = format_value(cell.value, col)
-                cells.append(f"**{text}**" if cell.mark == BEST else f"<u>{text}</u>" if cell.mark == SECOND else text)
-            lines.append(f"| {_md_escape(row.label)} | {row.kind} | " + " | ".join(cells) + " |")
+            lines += [f"**Warning:** {md_escape(warning_text(table))}", ""]
+        lines += markdown_table(comparison_grid(table, "", (), None))
         lines.append("")
     return "\n".join(lines)
 
