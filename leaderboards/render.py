@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import logging
 import os
@@ -14,14 +13,17 @@ from urllib.parse import quote
 import jinja2
 
 from eval.atomic import write_text_atomic
-from leaderboards.collect import collect_results
-from leaderboards.table import BEST, SECOND, Column, Table, build_tables
+from leaderboards.collect import Collection, Skipped, collect_results
+from leaderboards.format import NOT_COMPARABLE as NOT_COMPARABLE  # the page's wording, kept importable here
+from leaderboards.format import direction_hint, format_ci, format_value, table_title, warning_text
+from leaderboards.grid import comparison_grid
+from leaderboards.markdown import markdown_table, md_escape
+from leaderboards.table import BEST, SECOND, Table, build_tables
 
 log = logging.getLogger(__name__)
 
 TEMPLATE = "leaderboard.html.j2"
 PAGE_TITLE = "havir-bench leaderboard"
-NOT_COMPARABLE = "not comparable to published numbers"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 
@@ -34,35 +36,6 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def format_value(value: float | None, column: Column) -> str:
-    """4 decimals; identification scores as percentages with 2; an en dash when absent."""
-    if value is None:
-        return "\u2013"
-    return f"{100 * value:.2f}%" if column.kind == "identification" else f"{value:.4f}"
-
-
-def format_ci(ci95: tuple[float, float] | None, column: Column) -> str:
-    if ci95 is None:
-        return ""
-    if column.kind == "identification":
-        return f"[{100 * ci95[0]:.2f}, {100 * ci95[1]:.2f}]"
-    return f"[{ci95[0]:.4f}, {ci95[1]:.4f}]"
-
-
-def table_title(table: Table) -> str:
-    return (
-        f"{table.dataset_label} \u00b7 protocol {table.key.protocol} v{table.key.protocol_version} "
-        f"\u00b7 weights {table.key.weights_source} \u00b7 {table.subject_label}"
-    )
-
-
-def warning_text(table: Table) -> str | None:
-    """None for a comparable table, else the warning with its reasons (dataset, weights)."""
-    if table.comparable_to_published:
-        return None
-    return f"{NOT_COMPARABLE}: {'; '.join(table.not_comparable_because)}"
 
 
 def _href(path: Path, out_dir: Path) -> str | None:
@@ -112,7 +85,7 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
             {
                 "display": c.display,
                 "arrow": c.arrow,
-                "hint": f"{'higher' if c.direction == 'higher' else 'lower'} is better",
+                "hint": direction_hint(c),
             }
             for c in table.columns
         ],
@@ -126,29 +99,25 @@ def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
     }
 
 
-def render_html(tables: list[Table], out_dir: Path, title: str = PAGE_TITLE) -> str:
+def skipped_view(skipped: list[Skipped]) -> list[dict[str, str]]:
+    """The skipped files as the page lists them: path and one-line reason."""
+    return [{"path": str(item.path), "reason": item.reason} for item in skipped]
+
+
+def render_html(
+    tables: list[Table], out_dir: Path, title: str = PAGE_TITLE, skipped: list[Skipped] | None = None
+) -> str:
     views = [table_view(t, out_dir) for t in tables]
-    return environment().get_template(TEMPLATE).render(title=title, tables=views)
-
-
-def _md_escape(text: str) -> str:
-    return html.escape(text).replace("|", "\\|")
+    return environment().get_template(TEMPLATE).render(title=title, tables=views, skipped=skipped_view(skipped or []))
 
 
 def render_markdown(tables: list[Table], title: str = PAGE_TITLE) -> str:
     lines = [f"# {title}", ""]
     for table in tables:
-        lines += [f"## {_md_escape(table_title(table))}", ""]
+        lines += [f"## {md_escape(table_title(table))}", ""]
         if not table.comparable_to_published:
-            lines += [f"**Warning:** {_md_escape(warning_text(table))}", ""]
-        lines.append("| decoder | kind | " + " | ".join(f"{c.display} {c.arrow}" for c in table.columns) + " |")
-        lines.append("|---|---|" + "---:|" * len(table.columns))
-        for row in table.rows:
-            cells = []
-            for cell, col in zip(row.cells, table.columns):
-                text = format_value(cell.value, col)
-                cells.append(f"**{text}**" if cell.mark == BEST else f"<u>{text}</u>" if cell.mark == SECOND else text)
-            lines.append(f"| {_md_escape(row.label)} | {row.kind} | " + " | ".join(cells) + " |")
+            lines += [f"**Warning:** {md_escape(warning_text(table))}", ""]
+        lines += markdown_table(comparison_grid(table, "", (), None))
         lines.append("")
     return "\n".join(lines)
 
@@ -217,6 +186,8 @@ def render_csv(tables: list[Table]) -> str:
 def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None) -> Path:
     """Read every results file under `results_dir`; write index.html, leaderboard.md and leaderboard.csv.
 
+    Files that cannot be shown are skipped (see `leaderboards.collect`), logged and listed on the page.
+
     Args:
         results_dir: Folder searched recursively for results files.
         out_dir: Where the three files go (default: `results_dir`).
@@ -225,12 +196,16 @@ def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.Pa
         The path of index.html.
 
     Raises:
-        HarnessError: No results, an invalid results file, or two files of one run identity in a table.
+        HarnessError: No valid results file, or two files of one run identity (same code) in a table.
     """
-    out = Path(out_dir if out_dir is not None else results_dir)
-    tables = build_tables(collect_results(results_dir))
-    page = write_text_atomic(out / "index.html", render_html(tables, out))
+    return write_leaderboard(collect_results(results_dir), Path(out_dir if out_dir is not None else results_dir))
+
+
+def write_leaderboard(collection: Collection, out: Path) -> Path:
+    """Write index.html, leaderboard.md and leaderboard.csv of a collected folder into `out`; the page path."""
+    tables = build_tables(collection.loaded)
+    page = write_text_atomic(out / "index.html", render_html(tables, out, skipped=collection.skipped))
     write_text_atomic(out / "leaderboard.md", render_markdown(tables))
     write_text_atomic(out / "leaderboard.csv", render_csv(tables))
-    log.info("leaderboard: %s (%d tables)", page, len(tables))
+    log.info("leaderboard: %s (%d tables, %d files skipped)", page, len(tables), len(collection.skipped))
     return page
