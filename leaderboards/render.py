@@ -1,4 +1,4 @@
-"""Presentation of the table model: one self-contained HTML page, plus Markdown and CSV of the same tables."""
+"""Presentation of the table model: the leaderboard site (`site`), plus Markdown and CSV of the same tables."""
 
 from __future__ import annotations
 
@@ -8,127 +8,17 @@ import io
 import logging
 import os
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
-
-import jinja2
 
 from eval.atomic import write_text_atomic
 from leaderboards.collect import collect_results
-from leaderboards.table import BEST, SECOND, Column, Table, build_tables
+from leaderboards.formatting import NOT_COMPARABLE, format_ci, format_value, table_title, warning_text
+from leaderboards.site import PAGE_TITLE, TEMPLATE, environment, write_site
+from leaderboards.table import BEST, SECOND, Table, build_tables
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = "leaderboard.html.j2"
-PAGE_TITLE = "havir-bench leaderboard"
-NOT_COMPARABLE = "not comparable to published numbers"
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
-
-
-def environment() -> jinja2.Environment:
-    """Templates from this package's folder; autoescape on, a missing field is an error, not a blank."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def format_value(value: float | None, column: Column) -> str:
-    """4 decimals; identification scores as percentages with 2; an en dash when absent."""
-    if value is None:
-        return "\u2013"
-    return f"{100 * value:.2f}%" if column.kind == "identification" else f"{value:.4f}"
-
-
-def format_ci(ci95: tuple[float, float] | None, column: Column) -> str:
-    if ci95 is None:
-        return ""
-    if column.kind == "identification":
-        return f"[{100 * ci95[0]:.2f}, {100 * ci95[1]:.2f}]"
-    return f"[{ci95[0]:.4f}, {ci95[1]:.4f}]"
-
-
-def table_title(table: Table) -> str:
-    return (
-        f"{table.dataset_label} \u00b7 protocol {table.key.protocol} v{table.key.protocol_version} "
-        f"\u00b7 weights {table.key.weights_source} \u00b7 {table.subject_label}"
-    )
-
-
-def warning_text(table: Table) -> str | None:
-    """None for a comparable table, else the warning with its reasons (dataset, weights)."""
-    if table.comparable_to_published:
-        return None
-    return f"{NOT_COMPARABLE}: {'; '.join(table.not_comparable_because)}"
-
-
-def _href(path: Path, out_dir: Path) -> str | None:
-    if not path.exists():
-        log.warning("artifact %s is missing; not linked", path)
-        return None
-    return quote(Path(os.path.relpath(path, out_dir.resolve())).as_posix())
-
-
-def table_view(table: Table, out_dir: Path) -> dict[str, Any]:
-    """Plain data for the template: every string already formatted, nothing left to compute."""
-    rows = []
-    for row in table.rows:
-        artifacts = [
-            {"name": name, "href": href, "image": path.suffix.lower() in _IMAGE_SUFFIXES}
-            for name, path in row.artifacts
-            if (href := _href(path, out_dir)) is not None
-        ]
-        rows.append(
-            {
-                "label": row.label,
-                "identity": row.identity_hash or "",
-                "kind": row.kind,
-                "description": row.description,
-                "flags": ", ".join(f"{k}={v}" for k, v in sorted(row.flags.items())),
-                "cells": [
-                    {
-                        "text": format_value(cell.value, col),
-                        "ci": format_ci(cell.ci95, col),
-                        "best": cell.mark == BEST,
-                        "second": cell.mark == SECOND,
-                    }
-                    for cell, col in zip(row.cells, table.columns)
-                ],
-                "artifacts": artifacts,
-            }
-        )
-    return {
-        "title": table_title(table),
-        "dataset_label": table.dataset_label,
-        "test_set": table.key.test_set_fingerprint[:12],
-        "protocol": f"{table.key.protocol} v{table.key.protocol_version}",
-        "weights": table.key.weights_source,
-        "warning": warning_text(table),
-        "subject": table.subject_label,
-        "columns": [
-            {
-                "display": c.display,
-                "arrow": c.arrow,
-                "hint": f"{'higher' if c.direction == 'higher' else 'lower'} is better",
-            }
-            for c in table.columns
-        ],
-        "rows": rows,
-        "gallery": [
-            {"label": r["label"], "name": a["name"], "href": a["href"]}
-            for r in rows
-            for a in r["artifacts"]
-            if a["image"]
-        ],
-    }
-
-
-def render_html(tables: list[Table], out_dir: Path, title: str = PAGE_TITLE) -> str:
-    views = [table_view(t, out_dir) for t in tables]
-    return environment().get_template(TEMPLATE).render(title=title, tables=views)
+__all__ = ["NOT_COMPARABLE", "PAGE_TITLE", "TEMPLATE", "environment", "format_ci", "format_value",
+           "render_csv", "render_leaderboard", "render_markdown", "table_title", "warning_text"]
 
 
 def _md_escape(text: str) -> str:
@@ -215,11 +105,12 @@ def render_csv(tables: list[Table]) -> str:
 
 
 def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Read every results file under `results_dir`; write index.html, leaderboard.md and leaderboard.csv.
+    """Read every results file under `results_dir`; write the site (index.html, decoders/, plots/, thumbs/),
+    leaderboard.md and leaderboard.csv.
 
     Args:
         results_dir: Folder searched recursively for results files.
-        out_dir: Where the three files go (default: `results_dir`).
+        out_dir: Where they go (default: `results_dir`).
 
     Returns:
         The path of index.html.
@@ -228,8 +119,9 @@ def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.Pa
         HarnessError: No results, an invalid results file, or two files of one run identity in a table.
     """
     out = Path(out_dir if out_dir is not None else results_dir)
-    tables = build_tables(collect_results(results_dir))
-    page = write_text_atomic(out / "index.html", render_html(tables, out))
+    loaded = collect_results(results_dir)
+    tables = build_tables(loaded)
+    page = write_site(loaded, tables, out)
     write_text_atomic(out / "leaderboard.md", render_markdown(tables))
     write_text_atomic(out / "leaderboard.csv", render_csv(tables))
     log.info("leaderboard: %s (%d tables)", page, len(tables))
