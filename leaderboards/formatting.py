@@ -44,3 +44,8 @@ def direction_hint(column: Column) -> str:
 def display_scale(column: Column) -> float:
     """Factor from a stored value to the unit it is shown in (identification scores are shown in percent)."""
     return 100.0 if column.kind == "identification" else 1.0
+
+
+def format_diff(diff: float, column: Column) -> str:
+    """A signed difference: 4 decimals, or percentage points for identification scores."""
+    return f"{100 * diff:+.2f} pp" if column.kind == "identification" else f"{diff:+.4f}"
