@@ -11,7 +11,8 @@ from eval.errors import run_cli
 EPILOG = """examples:
   python -m leaderboards results/
   python -m leaderboards results/ --out site/
-writes index.html, leaderboard.md and leaderboard.csv."""
+writes index.html (with decoders/, plots/ and thumbs/ beside it; opens offline from file://),
+leaderboard.md and leaderboard.csv."""
 
 
 def main(argv: list[str] | None = None) -> int:

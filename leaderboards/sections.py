@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from eval.metrics.spec import METRICS
 from leaderboards.formatting import direction_hint, format_ci, format_diff, format_value
-from leaderboards.table import BEST, SECOND, Column, TableKey
+from leaderboards.table import BEST, SECOND, Cell, Column, Row, Table, TableKey, rank_marks
+
+REPORTED_KIND = "reported"
 
 
 def _column_view(column: Column) -> dict[str, str]:
@@ -106,3 +109,35 @@ def reported_view(
             }
         )
     return {"columns": [_column_view(c) for c in columns], "rows": views, "citations": citations}
+
+
+def rank_reported(
+    tables: Sequence[Table], rows: Sequence[Any], ranking_reason: Callable[[Any, TableKey], str | None]
+) -> list[Table]:
+    """`tables` with each reported row that compares (no ranking reason) added to its group's first table (the mean
+    over subjects where there is one) as a row of kind 'reported', best and second marks recomputed over all rows.
+    """
+    out, placed = [], set()
+    for table in tables:
+        fits = [r for r in rows if ranking_reason(r, table.key) is None]
+        first = table.key not in placed and (table.subject is None or not any(
+            t.key == table.key and t.subject is None for t in tables))
+        if not fits or not first:
+            out.append(table)
+            continue
+        placed.add(table.key)
+        extra = [
+            Row(label=f"{r.decoder} ({r.paper})", decoder=r.decoder, ablation=None, kind=REPORTED_KIND,
+                description=f"reported in {r.citation}", flags={},
+                cells=tuple(Cell(r.values.get(c.name)) for c in table.columns))
+            for r in fits
+        ]
+        every = [*table.rows, *extra]
+        marks = [rank_marks([row.cells[c].value for row in every], col.direction)
+                 for c, col in enumerate(table.columns)]
+        marked = tuple(
+            replace(row, cells=tuple(replace(cell, mark=marks[c][k]) for c, cell in enumerate(row.cells)))
+            for k, row in enumerate(every)
+        )
+        out.append(replace(table, rows=marked))
+    return out
