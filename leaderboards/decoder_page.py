@@ -19,7 +19,7 @@ from leaderboards.formatting import DASH, direction_hint, format_ci, format_valu
 from leaderboards.gallery import GroundTruth, Reconstructions, extremes
 from leaderboards.labels import row_label
 from leaderboards.plots import histogram
-from leaderboards.table import Column
+from leaderboards.table import Column, build_table
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,11 @@ def _extremes(item: LoadedResult, columns: list[Column], gt: GroundTruth, thumbs
             recon = Reconstructions.read(item.path.parent / artifact).thumbnails(wanted, thumbs)
         except HarnessError as exc:
             notes.append(f"reconstructions not shown: {exc}")
-    gt_paths = gt.thumbnails(wanted, thumbs / "gt" / result.dataset.test_set_fingerprint[:16])
+    gt_paths: dict[int, Path] = {}
+    try:
+        gt_paths = gt.thumbnails(wanted, thumbs / "gt" / result.dataset.test_set_fingerprint[:16])
+    except HarnessError as exc:
+        notes.append(f"ground truth not shown: {exc}")
     if gt.reason:
         notes.append(f"ground truth not shown: {gt.reason}")
     captions = gt.captions(wanted)
@@ -183,8 +187,6 @@ def decoder_view(item: LoadedResult, page_path: Path, index_path: Path, thumbs: 
         log.warning("artifact %s of %s is missing; not linked", artifacts[name], item.path)
     images = {n: p for n, p in present.items() if p.suffix.lower() in IMAGE_SUFFIXES}
     extreme_sections, notes = _extremes(item, columns, gt, thumbs, page_dir)
-    from leaderboards.table import build_table  # the one-row table says whether it compares to published numbers
-
     return {
         "title": f"{row_label(result)} \u00b7 subj{result.subject:02d}",
         "label": row_label(result),
@@ -195,7 +197,7 @@ def decoder_view(item: LoadedResult, page_path: Path, index_path: Path, thumbs: 
         "results_name": item.path.name,
         "summary": f"{result.dataset.label} \u00b7 protocol {result.protocol.name} v{result.protocol.version} "
         f"\u00b7 weights {result.weights.source} \u00b7 subj{result.subject:02d}",
-        "warning": warning_text(build_table([item])),
+        "warning": warning_text(build_table([item])),  # whether this run compares to published numbers
         "metrics": [
             {
                 "display": c.display, "arrow": c.arrow, "hint": direction_hint(c),

@@ -75,17 +75,17 @@ class GroundTruth:
         self._stimuli = Stimuli(self.root)
 
     def thumbnails(self, nsd_ids: Sequence[int], folder: Path) -> dict[int, Path]:
-        """Thumbnail path per NSD id under `folder` (written if absent); empty when unreachable (see `reason`)."""
+        """Thumbnail path per NSD id under `folder` (written if absent); empty when unreachable (see `reason`).
+
+        Raises:
+            HarnessError: The stimuli file cannot be read or lacks an id (named).
+        """
         if self._stimuli is None:
             return {}
         paths = {int(i): folder / f"{int(i)}.png" for i in nsd_ids}
         missing = sorted(i for i, p in paths.items() if not p.is_file())
         if missing:
-            try:
-                images = self._stimuli.images(np.asarray(missing))
-            except HarnessError as exc:
-                self.reason = str(exc)
-                return {}
+            images = self._stimuli.images(np.asarray(missing))
             for i, image in zip(missing, images):
                 _save_thumbnail(image, paths[i])
         return paths

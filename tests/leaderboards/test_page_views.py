@@ -91,12 +91,16 @@ def test_unreachable_data_is_one_line_not_a_failure(tmp_path: Path, write) -> No
     write(decoder="ridge", artifacts={"reconstructions": "recon/absent.npz"})
     result = make_result("havir", metrics={"ssim": 0.4})
     results = tmp_path / "results"
-    write_result(results, with_images(result, results, tmp_path / "no-such-root"))
+    damaged = with_images(result, results, tmp_path / "no-such-root")
+    write_result(results, damaged)
+    npz = results / damaged.artifacts["reconstructions"]
+    npz.write_bytes(b"not a zip file")
     out = tmp_path / "site"
     render_leaderboard(results, out)
     (havir,) = (out / "decoders").glob("havir__*.html")
     text = havir.read_text()
-    assert text.count("ground truth not shown") == 1
+    assert text.count("ground truth not shown") == 1 and text.count("reconstructions not shown") == 1
+    assert f"reconstructions not shown: reconstructions {npz}: expected an .npz with" in text
     assert f"dataset root {tmp_path / 'no-such-root'} (named in the results file) is not on this machine" in text
     (ridge,) = (out / "decoders").glob("ridge__*.html")
     assert "no per-image scores in this results file" in ridge.read_text()
