@@ -115,7 +115,7 @@ def test_clicking_a_header_sorts_rows_by_value_and_a_second_click_reverses(site:
     page.goto(site.as_uri())
     table = "g1-s01-table"
     before = column_labels(page, table)
-    assert before[0] == HOSTILE_NAME  # the model's order: reference decoders first
+    assert before[0] == "nearest_neighbour"  # the model's order: reference decoders first
     page.click(f"#{table} thead th:nth-child(2) button")  # PixCorr, higher is better: best first
     by_value = ["havir", "havir \u00b7 prompt=" + HOSTILE_OPTION, "ridge", HOSTILE_NAME, "nearest_neighbour"]
     assert column_labels(page, table) == by_value
