@@ -33,8 +33,9 @@ def _check_comparable(a: RunResult, b: RunResult, names: tuple[str, str]) -> Non
         raise InputError(f"cannot compare: {missing} has no per-image scores (a reported number?)")
 
 
-def compare_results(a: RunResult, b: RunResult, names: tuple[str, str] = ("A", "B"), seed: int = 0) -> list[dict]:
-    """One row per metric both results hold: means, difference, paired bootstrap interval and p.
+def paired_scores(a: RunResult, b: RunResult, names: tuple[str, str] = ("A", "B")) -> dict[str, tuple[Any, Any]]:
+    """Per metric both results hold with per-image scores: (A's scores, B's scores of the same images), both in
+    A's image order (aligned by NSD id).
 
     Raises:
         InputError: The results differ in protocol, weight source or test set, or lack per-image scores.
@@ -42,12 +43,22 @@ def compare_results(a: RunResult, b: RunResult, names: tuple[str, str] = ("A", "
     _check_comparable(a, b, names)
     order_b = {nsd_id: k for k, nsd_id in enumerate(b.per_image.nsd_ids)}
     index = np.array([order_b[i] for i in a.per_image.nsd_ids])
+    return {
+        name: (np.asarray(a.per_image.scores[name]), np.asarray(b.per_image.scores[name])[index])
+        for name in a.metrics
+        if name in b.metrics and name in a.per_image.scores and name in b.per_image.scores
+    }
+
+
+def compare_results(a: RunResult, b: RunResult, names: tuple[str, str] = ("A", "B"), seed: int = 0) -> list[dict]:
+    """One row per metric both results hold: means, difference, paired bootstrap interval and p.
+
+    Raises:
+        InputError: The results differ in protocol, weight source or test set, or lack per-image scores.
+    """
     rows = []
-    for name, block in a.metrics.items():
-        if name not in b.metrics or name not in a.per_image.scores or name not in b.per_image.scores:
-            continue
-        x = np.asarray(a.per_image.scores[name])
-        y = np.asarray(b.per_image.scores[name])[index]
+    for name, (x, y) in paired_scores(a, b, names).items():
+        block = a.metrics[name]
         stats = paired_bootstrap(x, y, seed=seed, direction=block.direction)
         rows.append({"metric": name, "display": block.display, "a": x.mean(), "b": y.mean(), **stats})
     return rows

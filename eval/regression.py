@@ -14,7 +14,7 @@ from typing import Any
 
 from eval.atomic import write_json_atomic
 from eval.errors import DataError
-from eval.results import RunResult, load_result
+from eval.results import RunResult
 
 REFERENCE_VERSION = 1
 
@@ -54,17 +54,25 @@ def row_name(result: RunResult) -> str:
 
 
 def summarise_results(results_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """{row: {metric: {value, direction}}} from every results file under `results_dir`."""
+    """{row: {metric: {value, direction}}} from every results file under `results_dir`.
+
+    Read as the leaderboard reads them (`leaderboards.collect`), but strictly: a guard that skipped a file would
+    check less than it claims, so any file the leaderboard would skip is an error here.
+    """
+    from leaderboards.collect import collect_results
+
+    collection = collect_results(results_dir)
+    if collection.skipped:
+        first = collection.skipped[0]
+        raise DataError(f"results file {first.path}: {first.reason}")
     rows: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in sorted(Path(results_dir).rglob("*.json")):
-        result = load_result(path)  # validated, like every other reader of results files
+    for item in collection.loaded:
+        result = item.result
         if row_name(result) in rows:
-            raise DataError(f"results file {path}: a second result for row {row_name(result)!r} (expected one)")
+            raise DataError(f"results file {item.path}: a second result for row {row_name(result)!r} (expected one)")
         rows[row_name(result)] = {
             name: {"value": block.value, "direction": block.direction} for name, block in result.metrics.items()
         }
-    if not rows:
-        raise DataError(f"no results files found under {results_dir}")
     return rows
 
 

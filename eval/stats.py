@@ -1,7 +1,9 @@
-"""Uncertainty of a mean over test images: percentile bootstrap, vectorised and seeded."""
+"""Uncertainty of a mean over test images: percentile bootstrap, vectorised and seeded; stratified (within each
+subject) for a mean of subjects' means, and paired for a difference of two decoders on the same images."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,28 +41,63 @@ def bootstrap_mean_ci(values: Any, n_boot: int = 2000, confidence: float = 0.95,
     Raises:
         InputError: `values` is empty, not 1-D or not finite.
     """
-    _, low, high = _bootstrap_means(_as_values(values), n_boot, confidence, seed)
+    _, low, high = _bootstrap_means([_as_values(values)], n_boot, confidence, seed)
     return low, high
 
 
-def _bootstrap_means(array: np.ndarray, n_boot: int, confidence: float, seed: int) -> tuple[np.ndarray, float, float]:
-    """The means of `n_boot` seeded resamples of `array` (with replacement), and their percentile interval."""
+def stratified_mean_ci(
+    groups: Sequence[Any], n_boot: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile interval of a mean of group means (subjects' means), by a stratified bootstrap.
+
+    Each resample draws every group's values with replacement within that group, takes each group's mean, then
+    the mean over groups: the groups themselves are fixed (the subjects are the ones reported), only their test
+    images are uncertain. With one group this is `bootstrap_mean_ci`, resample for resample.
+
+    Args:
+        groups: One array of per-image scores per group (sizes may differ).
+        n_boot: Bootstrap resamples.
+        confidence: Coverage of the interval, in (0, 1).
+        seed: Seed of the resampling.
+
+    Raises:
+        InputError: No group, or a group is empty, not 1-D or not finite.
+    """
+    _, low, high = _bootstrap_means(_as_groups(groups), n_boot, confidence, seed)
+    return low, high
+
+
+def _as_groups(groups: Sequence[Any]) -> list[np.ndarray]:
+    if len(groups) == 0:
+        raise InputError("stratified bootstrap: expected at least one group of per-image values, found none")
+    return [_as_values(g) for g in groups]
+
+
+def _bootstrap_means(
+    arrays: list[np.ndarray], n_boot: int, confidence: float, seed: int
+) -> tuple[np.ndarray, float, float]:
+    """The means over `arrays` of each array's resampled mean, for `n_boot` seeded resamples (each array drawn
+    with replacement within itself, from one generator in array order), and their percentile interval."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), found {confidence}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be positive, found {n_boot}")
-    n = array.size
     rng = np.random.default_rng(seed)
+    means = np.mean([_resampled_means(array, n_boot, rng) for array in arrays], axis=0)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return means, float(low), float(high)
+
+
+def _resampled_means(array: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    n = array.size
     rows = max(1, _MAX_BLOCK_ELEMENTS // n)
-    means = np.concatenate(
+    return np.concatenate(
         [
             array[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1)
             for start in range(0, n_boot, rows)
         ]
     )
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return means, float(low), float(high)
 
 
 def summarise(values: Any, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
@@ -96,20 +133,48 @@ def paired_bootstrap(
     Raises:
         InputError: The arrays are empty, not finite, or of different lengths.
     """
-    a = _as_values(a)
-    b = _as_values(b)
-    if a.shape != b.shape:
-        raise InputError(f"paired bootstrap: expected scores of the same images, found {a.size} and {b.size} values")
+    return stratified_paired_bootstrap([a], [b], n_boot=n_boot, confidence=confidence, seed=seed, direction=direction)
+
+
+def stratified_paired_bootstrap(
+    a: Sequence[Any],
+    b: Sequence[Any],
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    direction: str = "higher",
+) -> dict[str, Any]:
+    """`paired_bootstrap` of a mean over groups (subjects): per group, A's and B's scores of the same images.
+
+    Each resample draws every group's images with replacement within the group (A and B together), takes each
+    group's mean difference, then the mean over groups (see `stratified_mean_ci`). One group is
+    `paired_bootstrap`.
+
+    Returns:
+        As `paired_bootstrap`, with "difference" the mean over groups of the groups' mean differences and "n" the
+        count of images over all groups.
+
+    Raises:
+        InputError: No group, a group's arrays are empty, not finite, or of different lengths.
+    """
     if direction not in ("higher", "lower"):
         raise ValueError(f"direction must be 'higher' or 'lower', found {direction!r}")
-    diff = a - b
-    means, low, high = _bootstrap_means(diff, n_boot, confidence, seed)
+    if len(a) != len(b):
+        raise InputError(f"paired bootstrap: expected the same groups for A and B, found {len(a)} and {len(b)}")
+    diffs = []
+    for x, y in zip(_as_groups(a), _as_groups(b)):
+        if x.shape != y.shape:
+            raise InputError(
+                f"paired bootstrap: expected scores of the same images, found {x.size} and {y.size} values"
+            )
+        diffs.append(x - y)
+    means, low, high = _bootstrap_means(diffs, n_boot, confidence, seed)
     not_better = means <= 0 if direction == "higher" else means >= 0
     return {
-        "difference": float(diff.mean()),
+        "difference": float(np.mean([d.mean() for d in diffs])),
         "ci95": [low, high],
         "p_a_not_better": float(not_better.mean()),
-        "n": int(diff.size),
+        "n": int(sum(d.size for d in diffs)),
     }
 
 

@@ -15,7 +15,7 @@ from eval.errors import HarnessError
 from eval.metrics.spec import METRICS
 from eval.results import RunResult
 from leaderboards.collect import LoadedResult
-from leaderboards.formatting import DASH, direction_hint, format_ci, format_value, warning_text
+from leaderboards.format import MISSING, direction_hint, format_ci, format_value, warning_text
 from leaderboards.gallery import GroundTruth, Reconstructions, extremes
 from leaderboards.labels import row_label
 from leaderboards.plots import histogram
@@ -34,7 +34,7 @@ def href(path: Path, page_dir: Path) -> str:
 
 def _text(value: Any) -> str:
     if value is None:
-        return DASH
+        return MISSING
     if isinstance(value, (Mapping, list, tuple)):
         return json.dumps(value, sort_keys=True)
     return str(value)
@@ -79,7 +79,7 @@ def provenance(result: RunResult) -> list[dict[str, Any]]:
             ("protocol", f"{result.protocol.name} v{result.protocol.version}"),
             ("weights source", result.weights.source),
             ("comparable to published numbers", "yes" if result.weights.comparable_to_published else "no"),
-            ("note", result.weights.note or DASH), *_flat("extractors", dict(result.weights.extractors)),
+            ("note", result.weights.note or MISSING), *_flat("extractors", dict(result.weights.extractors)),
         ],
         "harness": [
             ("version", result.harness.version), ("git commit", _text(result.harness.git_commit)),

@@ -3,42 +3,34 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import logging
 import os
 from pathlib import Path
 
 from eval.atomic import write_text_atomic
-from leaderboards.collect import collect_results
-from leaderboards.formatting import NOT_COMPARABLE, format_ci, format_value, table_title, warning_text
+from leaderboards.collect import Collection, collect_results
+from leaderboards.format import NOT_COMPARABLE as NOT_COMPARABLE  # the page's wording, kept importable here
+from leaderboards.format import table_title, warning_text
+from leaderboards.grid import comparison_grid
+from leaderboards.markdown import markdown_table, md_escape
+from leaderboards.sections import page_sections
 from leaderboards.site import PAGE_TITLE, TEMPLATE, environment, write_site
 from leaderboards.table import BEST, SECOND, Table, build_tables
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NOT_COMPARABLE", "PAGE_TITLE", "TEMPLATE", "environment", "format_ci", "format_value",
-           "render_csv", "render_leaderboard", "render_markdown", "table_title", "warning_text"]
-
-
-def _md_escape(text: str) -> str:
-    return html.escape(text).replace("|", "\\|")
+__all__ = ["NOT_COMPARABLE", "PAGE_TITLE", "TEMPLATE", "environment", "render_csv", "render_leaderboard",
+           "render_markdown", "write_leaderboard"]
 
 
 def render_markdown(tables: list[Table], title: str = PAGE_TITLE) -> str:
     lines = [f"# {title}", ""]
     for table in tables:
-        lines += [f"## {_md_escape(table_title(table))}", ""]
+        lines += [f"## {md_escape(table_title(table))}", ""]
         if not table.comparable_to_published:
-            lines += [f"**Warning:** {_md_escape(warning_text(table))}", ""]
-        lines.append("| decoder | kind | " + " | ".join(f"{c.display} {c.arrow}" for c in table.columns) + " |")
-        lines.append("|---|---|" + "---:|" * len(table.columns))
-        for row in table.rows:
-            cells = []
-            for cell, col in zip(row.cells, table.columns):
-                text = format_value(cell.value, col)
-                cells.append(f"**{text}**" if cell.mark == BEST else f"<u>{text}</u>" if cell.mark == SECOND else text)
-            lines.append(f"| {_md_escape(row.label)} | {row.kind} | " + " | ".join(cells) + " |")
+            lines += [f"**Warning:** {md_escape(warning_text(table))}", ""]
+        lines += markdown_table(comparison_grid(table, "", (), None))
         lines.append("")
     return "\n".join(lines)
 
@@ -108,6 +100,8 @@ def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.Pa
     """Read every results file under `results_dir`; write the site (index.html, decoders/, plots/, thumbs/),
     leaderboard.md and leaderboard.csv.
 
+    Files that cannot be shown are skipped (see `leaderboards.collect`), logged and listed on the page.
+
     Args:
         results_dir: Folder searched recursively for results files.
         out_dir: Where they go (default: `results_dir`).
@@ -116,13 +110,18 @@ def render_leaderboard(results_dir: str | os.PathLike[str], out_dir: str | os.Pa
         The path of index.html.
 
     Raises:
-        HarnessError: No results, an invalid results file, or two files of one run identity in a table.
+        HarnessError: No valid results file, or two files of one run identity (same code) in a table.
     """
-    out = Path(out_dir if out_dir is not None else results_dir)
-    loaded = collect_results(results_dir)
-    tables = build_tables(loaded)
-    page = write_site(loaded, tables, out)
+    return write_leaderboard(collect_results(results_dir), Path(out_dir if out_dir is not None else results_dir))
+
+
+def write_leaderboard(collection: Collection, out: Path) -> Path:
+    """Write the site, leaderboard.md and leaderboard.csv of a collected folder into `out`; the page path."""
+    tables = build_tables(collection.loaded)
+    sections = page_sections(collection.loaded, tables)
+    page = write_site(collection.loaded, tables, out, skipped=collection.skipped, extras=sections.extras,
+                      reported=sections.reported, reported_rows=sections.reported_rows, n_test=sections.n_test)
     write_text_atomic(out / "leaderboard.md", render_markdown(tables))
     write_text_atomic(out / "leaderboard.csv", render_csv(tables))
-    log.info("leaderboard: %s (%d tables)", page, len(tables))
+    log.info("leaderboard: %s (%d tables, %d files skipped)", page, len(tables), len(collection.skipped))
     return page

@@ -1,26 +1,46 @@
 """Plain data for the page's ablation tables (each variant against the full model, paired differences) and for
-the reported numbers copied from papers, which are never ranked with computed results unless nothing differs."""
+the reported numbers copied from papers, which rank with computed results only where `ranking_reason` finds
+nothing against it (`grid.comparison_grid` decides; the page shows the reason everywhere else)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from eval.metrics.spec import METRICS
-from leaderboards.formatting import direction_hint, format_ci, format_diff, format_value
-from leaderboards.table import BEST, SECOND, Cell, Column, Row, Table, TableKey, rank_marks
+from leaderboards.ablation import AblationTable, Delta, build_ablation_tables
+from leaderboards.collect import LoadedResult
+from leaderboards.format import direction_hint, format_ci, format_diff, format_value
+from leaderboards.grid import ablation_grid, reported_grid
+from leaderboards.reported import ReportedRow, load_reported, ranking_reason
+from leaderboards.table import BEST, SECOND, Column, Table, TableKey
+from leaderboards.views import group_label
 
-REPORTED_KIND = "reported"
+
+@dataclass(frozen=True)
+class PageSections:
+    """What the page shows besides the computed tables.
+
+    Attributes:
+        extras: Per table key, {"ablations": [ablation table views]}.
+        reported: The reported-numbers section, or None when there are no reported numbers.
+        reported_rows: The reported numbers themselves (the computed tables rank those that compare).
+        n_test: Per table key, its results' test-set size (None when they differ).
+    """
+
+    extras: dict[TableKey, dict[str, Any]] = field(default_factory=dict)
+    reported: dict[str, Any] | None = None
+    reported_rows: tuple[ReportedRow, ...] = ()
+    n_test: dict[TableKey, int | None] = field(default_factory=dict)
 
 
-def _column_view(column: Column) -> dict[str, str]:
+def column_view(column: Column) -> dict[str, str]:
     return {"display": column.display, "arrow": column.arrow, "hint": direction_hint(column),
             "direction": column.direction}
 
 
-def _delta_view(delta: Any, column: Column) -> dict[str, Any] | None:
+def _delta_view(delta: Delta | None, column: Column) -> dict[str, Any] | None:
     if delta is None:
         return None
     verdict = "better" if delta.better else "worse"
@@ -34,18 +54,18 @@ def _delta_view(delta: Any, column: Column) -> dict[str, Any] | None:
     }
 
 
-def ablation_views(tables: Sequence[Any]) -> dict[TableKey, list[dict[str, Any]]]:
-    """Per table key, each ablation table (`leaderboards.ablation.AblationTable`) as the template shows it."""
+def ablation_views(tables: Sequence[AblationTable], labels: dict[TableKey, str]) -> dict[TableKey, list[dict]]:
+    """Per table key, each ablation table as the template shows it (`labels`: each key's dataset label)."""
     out: dict[TableKey, list[dict[str, Any]]] = defaultdict(list)
     for table in tables:
-        subject = (f"subj{table.subject:02d}" if table.subject is not None
-                   else "mean over subjects " + ", ".join(f"{s:02d}" for s in table.subjects))
+        grid = ablation_grid(table, "", labels.get(table.key, table.key.dataset))
         views = out[table.key]
         views.append(
             {
-                "id": f"ablation-{len(views) + 1}-{table.decoder}",
-                "title": f"{table.decoder} \u00b7 {subject}",
-                "columns": [_column_view(c) for c in table.columns],
+                "id": f"ablation-{len(views) + 1}",
+                "title": grid.title,
+                "note": grid.notes[0] if grid.notes else "",
+                "columns": [column_view(c) for c in table.columns],
                 "rows": [
                     {
                         "label": row.label,
@@ -57,7 +77,8 @@ def ablation_views(tables: Sequence[Any]) -> dict[TableKey, list[dict[str, Any]]
                                 "second": cell.mark == SECOND,
                                 "delta": _delta_view(delta, col),
                             }
-                            for cell, delta, col in zip(row.cells, row.deltas, table.columns)
+                            for cell, delta, col in zip(row.cells, row.deltas or (None,) * len(row.cells),
+                                                        table.columns)
                         ],
                     }
                     for row in table.rows
@@ -67,77 +88,66 @@ def ablation_views(tables: Sequence[Any]) -> dict[TableKey, list[dict[str, Any]]
     return dict(out)
 
 
-def reported_view(
-    rows: Sequence[Any],
-    groups: Sequence[tuple[TableKey, str]],
-    ranking_reason: Callable[[Any, TableKey], str | None],
-) -> dict[str, Any] | None:
-    """The reported-numbers section: one row per paper row, with each group's reason not to rank it there.
+def reported_view(rows: Sequence[ReportedRow], groups: Sequence[tuple[TableKey, str, int | None]]
+                  ) -> dict[str, Any] | None:
+    """The reported-numbers section: every paper row, unranked, with each group's verdict on ranking it.
 
     Args:
-        rows: `leaderboards.reported.ReportedRow`s.
-        groups: (table key, title) of each computed group on the page.
-        ranking_reason: Why a reported row cannot be ranked with a group's results (None: it can).
+        rows: The reported numbers.
+        groups: (table key, title, test-set size) of each computed group on the page.
     """
     if not rows:
         return None
-    names = [n for n in METRICS if any(n in r.values for r in rows)]
-    columns = [Column(n, METRICS[n].display, METRICS[n].direction, METRICS[n].kind) for n in names]
+    grid = reported_grid(rows)
+    shown = [c for c, col in enumerate(grid.columns) if any(r.cells[c].value is not None for r in grid.rows)]
     citations: list[str] = []
     views = []
-    for row in rows:
+    for row, source in zip(rows, grid.rows):
         if row.citation not in citations:
             citations.append(row.citation)
         reasons = []
-        for key, title in groups:
-            reason = ranking_reason(row, key)
-            reasons.append(f"{title}: " + (f"not ranked with it: {reason}" if reason else "same dataset, protocol "
-                                           "and weights: comparable"))
-        details = [row.table, f"subjects {', '.join(str(s) for s in row.subjects)}",
-                   f"{row.test_images} test images", f"protocol {row.protocol}", row.dataset, f"weights {row.weights}"]
+        for key, title, n_test in groups:
+            reason = ranking_reason(row, key, n_test)
+            reasons.append(f"{title}: " + (f"not ranked with it: {reason}" if reason else "comparable"))
         views.append(
             {
-                "label": f"{row.decoder} ({row.paper})",
-                "source": f"[{citations.index(row.citation) + 1}] " + " \u00b7 ".join(str(d) for d in details if d)
-                + (f" \u00b7 {row.note}" if row.note else ""),
+                "label": source.label,
+                "source": f"[{citations.index(row.citation) + 1}] {row.paper}, {row.table} \u00b7 subjects "
+                f"{row.subjects_label} \u00b7 {row.test_images} test images \u00b7 protocol {row.protocol} \u00b7 "
+                f"{row.dataset} \u00b7 weights {row.weights}" + (f" \u00b7 {row.note}" if row.note else ""),
                 "reasons": reasons,
                 "cells": [
-                    {"text": format_value(row.values.get(c.name), c),
-                     "sort": "" if row.values.get(c.name) is None else repr(float(row.values[c.name]))}
-                    for c in columns
+                    {"text": format_value(source.cells[c].value, grid.columns[c]),
+                     "sort": "" if source.cells[c].value is None else repr(source.cells[c].value)}
+                    for c in shown
                 ],
             }
         )
-    return {"columns": [_column_view(c) for c in columns], "rows": views, "citations": citations}
+    return {"columns": [column_view(grid.columns[c]) for c in shown], "rows": views, "citations": citations,
+            "note": grid.notes[0] if grid.notes else ""}
 
 
-def rank_reported(
-    tables: Sequence[Table], rows: Sequence[Any], ranking_reason: Callable[[Any, TableKey], str | None]
-) -> list[Table]:
-    """`tables` with each reported row that compares (no ranking reason) added to its group's first table (the mean
-    over subjects where there is one) as a row of kind 'reported', best and second marks recomputed over all rows.
-    """
-    out, placed = [], set()
+def test_set_sizes(loaded: Sequence[LoadedResult]) -> dict[TableKey, int | None]:
+    sizes: dict[TableKey, set[int]] = defaultdict(set)
+    for item in loaded:
+        sizes[TableKey.of(item.result)].add(item.result.dataset.n_test)
+    return {key: next(iter(found)) if len(found) == 1 else None for key, found in sizes.items()}
+
+
+def page_sections(loaded: Sequence[LoadedResult], tables: Sequence[Table]) -> PageSections:
+    """Ablation tables of `loaded` and the shipped reported numbers, ready for the page."""
+    labels = {t.key: t.dataset_label for t in tables}
+    n_test = test_set_sizes(loaded)
+    reported = tuple(load_reported())
+    groups, seen = [], set()
     for table in tables:
-        fits = [r for r in rows if ranking_reason(r, table.key) is None]
-        first = table.key not in placed and (table.subject is None or not any(
-            t.key == table.key and t.subject is None for t in tables))
-        if not fits or not first:
-            out.append(table)
-            continue
-        placed.add(table.key)
-        extra = [
-            Row(label=f"{r.decoder} ({r.paper})", decoder=r.decoder, ablation=None, kind=REPORTED_KIND,
-                description=f"reported in {r.citation}", flags={},
-                cells=tuple(Cell(r.values.get(c.name)) for c in table.columns))
-            for r in fits
-        ]
-        every = [*table.rows, *extra]
-        marks = [rank_marks([row.cells[c].value for row in every], col.direction)
-                 for c, col in enumerate(table.columns)]
-        marked = tuple(
-            replace(row, cells=tuple(replace(cell, mark=marks[c][k]) for c, cell in enumerate(row.cells)))
-            for k, row in enumerate(every)
-        )
-        out.append(replace(table, rows=marked))
-    return out
+        if table.key not in seen:
+            seen.add(table.key)
+            groups.append((table.key, group_label(table), n_test.get(table.key)))
+    ablations = ablation_views(build_ablation_tables(loaded), labels)
+    return PageSections(
+        extras={key: {"ablations": views} for key, views in ablations.items()},
+        reported=reported_view(reported, groups),
+        reported_rows=reported,
+        n_test=n_test,
+    )

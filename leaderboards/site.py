@@ -11,12 +11,13 @@ from typing import Any
 import jinja2
 
 from eval.atomic import write_text_atomic
-from leaderboards.collect import LoadedResult
+from leaderboards.collect import LoadedResult, Skipped
 from leaderboards.decoder_page import decoder_view, href
 from leaderboards.gallery import GroundTruth
 from leaderboards.labels import variant_key
+from leaderboards.reported import ReportedRow
 from leaderboards.table import Table, TableKey
-from leaderboards.views import PageLinks, group_views
+from leaderboards.views import PageLinks, group_views, skipped_view
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,11 @@ def write_site(
     tables: Sequence[Table],
     out: Path,
     *,
-    skipped: Sequence[Any] = (),
+    skipped: Sequence[Skipped] = (),
     extras: Mapping[TableKey, Mapping[str, Any]] | None = None,
     reported: Mapping[str, Any] | None = None,
+    reported_rows: Sequence[ReportedRow] = (),
+    n_test: Mapping[TableKey, int | None] | None = None,
     title: str = PAGE_TITLE,
 ) -> Path:
     """Write index.html and the decoder pages (atomically, each); returns index.html's path.
@@ -78,6 +81,8 @@ def write_site(
         skipped: Files left out, each with `path` and `reason`, listed at the top of the page.
         extras: Per table key, more sections of its group (`ablations`).
         reported: The reported-numbers section (see `sections.reported_view`), or None.
+        reported_rows: Reported numbers; those that compare with a table join it, ranked.
+        n_test: Per table key, its results' test-set size.
     """
     out = Path(out)
     env = environment()
@@ -89,17 +94,14 @@ def write_site(
         gt = ground_truth.setdefault(root, GroundTruth(root))
         view = decoder_view(item, pages[item.path], index, out / "thumbs", gt)
         write_text_atomic(pages[item.path], env.get_template(DECODER_TEMPLATE).render(page=view))
-    base = {"ablations": []}
-    groups = group_views(tables, page_links(loaded, pages, out), out / "plots", out,
-                         {k: {**base, **v} for k, v in (extras or {}).items()})
-    groups = [{**base, **g} for g in groups]
+    groups = group_views(tables, page_links(loaded, pages, out), out / "plots", out, extras, reported_rows, n_test)
     summary = f"{len(loaded)} results file{'s' if len(loaded) != 1 else ''}, {len(groups)} comparable group" + (
         "s" if len(groups) != 1 else "")
     html = env.get_template(TEMPLATE).render(
         title=title,
         summary=summary,
         groups=groups,
-        skipped=[{"path": str(s.path), "reason": s.reason} for s in skipped],
+        skipped=skipped_view(skipped),
         reported=reported,
     )
     log.info("leaderboard: %s (%d tables, %d decoder pages)", index, len(tables), len(pages))

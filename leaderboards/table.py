@@ -17,12 +17,15 @@ import numpy as np
 from eval.errors import DataError, HarnessError
 from eval.metrics.spec import METRICS
 from eval.results import DECODER_KINDS, RunResult
+from eval.stats import stratified_mean_ci
 from leaderboards.collect import LoadedResult
 from leaderboards.labels import row_label, variant_key
 
 # Values are compared at display precision (4 decimals, or percentages to 2), so values that print alike tie.
 RANK_DECIMALS = 4
 BEST, SECOND = 1, 2
+# Seed of the subject-mean intervals' bootstrap: the same results files always give the same interval.
+MEAN_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ def rank_marks(values: Sequence[float | None], direction: str) -> list[int]:
     return [0 if v is None else marks.get(v, 0) for v in rounded]
 
 
-def _columns(results: Sequence[RunResult]) -> tuple[Column, ...]:
+def table_columns(results: Sequence[RunResult]) -> tuple[Column, ...]:
+    """The metrics the results hold: those of METRICS in its order, then any other, sorted by name."""
     present: dict[str, tuple[str, str]] = {}
     for result in results:
         for name, block in result.metrics.items():
@@ -228,7 +232,7 @@ def build_table(loaded: Sequence[LoadedResult]) -> Table:
                 f"{seen[identity]} and {item.path}"
             )
         seen[identity] = item.path
-    columns = _columns([item.result for item in loaded])
+    columns = table_columns([item.result for item in loaded])
     subject = subjects.pop()
     return _table(key, loaded, subject, (subject,), [_row(item, columns) for item in loaded], columns)
 
@@ -236,15 +240,16 @@ def build_table(loaded: Sequence[LoadedResult]) -> Table:
 def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult]) -> Table | None:
     """Mean over the subjects of `per_subject` of each variant that has exactly one result per subject.
 
-    Results are one variant's when their `variant_key`s match. A cell is the mean of the subjects' values,
-    without an interval (images differ across subjects). None when there are fewer than two subjects or no
-    variant is in all of them.
+    Results are one variant's when their `variant_key`s match. A cell is the mean of the subjects' values with
+    the 95% interval of that mean by a stratified bootstrap over each subject's test images (`mean_cell`); its
+    `n` counts the images of all subjects. None when there are fewer than two subjects or no variant is in all
+    of them.
     """
     key = _check_one_key(loaded)
     if len(per_subject) < 2:
         return None
     subjects = tuple(sorted(t.subject for t in per_subject))
-    columns = _columns([item.result for item in loaded])
+    columns = table_columns([item.result for item in loaded])
     by_variant: dict[str, dict[int, list[LoadedResult]]] = defaultdict(lambda: defaultdict(list))
     for item in loaded:
         by_variant[variant_key(item.result)][item.result.subject].append(item)
@@ -253,17 +258,27 @@ def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult
         # Two results of one variant for a subject differ only in their data: there is no single mean to show.
         if tuple(sorted(per_subject_items)) != subjects or any(len(v) != 1 for v in per_subject_items.values()):
             continue
-        group = [_row(items[0], columns) for items in per_subject_items.values()]
-        cells = tuple(
-            Cell(float(np.mean([g.cells[c].value for g in group])))
-            if all(g.cells[c].value is not None for g in group)
-            else Cell(None)
-            for c in range(len(columns))
-        )
-        rows.append(replace(group[0], cells=cells, artifacts=(), identity_hash=None))
+        items = [per_subject_items[s][0] for s in subjects]
+        cells = tuple(mean_cell([item.result for item in items], column.name) for column in columns)
+        rows.append(replace(_row(items[0], columns), cells=cells, artifacts=(), identity_hash=None))
     if not rows:
         return None
     return _table(key, loaded, None, subjects, rows, columns)
+
+
+def mean_cell(results: Sequence[RunResult], metric: str) -> Cell:
+    """The mean over `results` (one per subject, in a fixed order) of `metric`, with its interval when every
+    result holds per-image scores of it: a stratified bootstrap (`eval.stats.stratified_mean_ci`, seed
+    `MEAN_SEED`) that resamples each subject's images within the subject. An empty cell when one lacks it."""
+    blocks = [r.metrics.get(metric) for r in results]
+    if any(block is None for block in blocks):
+        return Cell(None)
+    value = float(np.mean([block.value for block in blocks]))
+    scores = [r.per_image.scores.get(metric) if r.per_image is not None else None for r in results]
+    if any(s is None for s in scores):
+        return Cell(value)
+    low, high = stratified_mean_ci(scores, seed=MEAN_SEED)
+    return Cell(value, (low, high), sum(len(s) for s in scores))
 
 
 def build_tables(loaded: Sequence[LoadedResult]) -> list[Table]:

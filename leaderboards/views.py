@@ -10,15 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leaderboards.formatting import (
-    direction_hint,
-    display_scale,
-    format_ci,
-    format_value,
-    table_title,
-    warning_text,
-)
+from leaderboards.collect import Skipped
+from leaderboards.format import direction_hint, display_scale, format_ci, format_value, table_title, warning_text
+from leaderboards.grid import REPORTED_KIND, GridRow, comparison_grid
 from leaderboards.plots import Panel, metric_bars
+from leaderboards.reported import ReportedRow
 from leaderboards.table import BEST, SECOND, Table, TableKey
 
 
@@ -33,6 +29,11 @@ class PageLinks:
 
     by_identity: dict[tuple[TableKey, str], str] = field(default_factory=dict)
     by_variant: dict[tuple[TableKey, str], list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def skipped_view(skipped: Sequence[Skipped]) -> list[dict[str, str]]:
+    """The skipped files as the page lists them: path and one-line reason."""
+    return [{"path": str(item.path), "reason": item.reason} for item in skipped]
 
 
 def group_label(table: Table) -> str:
@@ -61,11 +62,11 @@ def _row_links(table: Table, row: Any, links: PageLinks) -> tuple[str | None, li
     return None, [{"text": f"subj{s:02d}", "href": href} for s, href in found]
 
 
-def _panels(table: Table) -> list[Panel]:
+def _panels(table: Table, rows: Sequence[GridRow]) -> list[Panel]:
     panels = []
     for c, column in enumerate(table.columns):
         scale = display_scale(column)
-        cells = [row.cells[c] for row in table.rows]
+        cells = [row.cells[c] for row in rows]
         panels.append(
             Panel(
                 title=f"{column.display} {column.arrow}",
@@ -77,10 +78,37 @@ def _panels(table: Table) -> list[Panel]:
     return panels
 
 
-def table_view(table: Table, anchor: str, links: PageLinks, plots_dir: Path, out_dir: Path) -> dict[str, Any]:
-    """One table as the template shows it: formatted cells with their raw sort values, links and its figure."""
+def _cells(cells: Sequence[Any], table: Table) -> list[dict[str, Any]]:
+    return [
+        {
+            "text": format_value(cell.value, col),
+            "ci": format_ci(cell.ci95, col),
+            "sort": _sort_value(cell.value),
+            "best": cell.mark == BEST,
+            "second": cell.mark == SECOND,
+        }
+        for cell, col in zip(cells, table.columns)
+    ]
+
+
+def table_view(
+    table: Table,
+    anchor: str,
+    links: PageLinks,
+    plots_dir: Path,
+    out_dir: Path,
+    reported: Sequence[ReportedRow] = (),
+    n_test: int | None = None,
+) -> dict[str, Any]:
+    """One table as the template shows it: formatted cells with their raw sort values, links and its figure.
+
+    Reported rows that compare with the table (`grid.comparison_grid`) join it, marked as reported, and the
+    best and second marks are those over all rows.
+    """
+    grid = comparison_grid(table, "", reported, n_test)
+    computed, joined = grid.rows[: len(table.rows)], grid.rows[len(table.rows):]
     rows = []
-    for row in table.rows:
+    for row, marked in zip(table.rows, computed):
         href, subject_links = _row_links(table, row, links)
         rows.append(
             {
@@ -91,24 +119,20 @@ def table_view(table: Table, anchor: str, links: PageLinks, plots_dir: Path, out
                 "flags": ", ".join(f"{k}={v}" for k, v in sorted(row.flags.items())),
                 "href": href,
                 "subject_links": subject_links,
-                "cells": [
-                    {
-                        "text": format_value(cell.value, col),
-                        "ci": format_ci(cell.ci95, col),
-                        "sort": _sort_value(cell.value),
-                        "best": cell.mark == BEST,
-                        "second": cell.mark == SECOND,
-                    }
-                    for cell, col in zip(row.cells, table.columns)
-                ],
+                "cells": _cells(marked.cells, table),
             }
         )
-    figure = metric_bars([row.label for row in table.rows], _panels(table), plots_dir) if table.rows else None
+    for marked in joined:
+        rows.append({"label": marked.label, "kind": REPORTED_KIND, "description": "as the paper reports it",
+                     "identity": "", "flags": "", "href": None, "subject_links": [],
+                     "cells": _cells(marked.cells, table)})
+    figure = metric_bars([r.label for r in grid.rows], _panels(table, grid.rows), plots_dir) if rows else None
     return {
         "id": anchor,
         "title": table_title(table),
         "subject": table.subject_label,
         "is_mean": table.subject is None,
+        "notes": list(grid.notes[1:] if warning_text(table) else grid.notes),
         "columns": [
             {"display": c.display, "arrow": c.arrow, "hint": direction_hint(c), "direction": c.direction}
             for c in table.columns
@@ -124,11 +148,15 @@ def group_views(
     plots_dir: Path,
     out_dir: Path,
     extras: Mapping[TableKey, Mapping[str, Any]] | None = None,
+    reported: Sequence[ReportedRow] = (),
+    n_test: Mapping[TableKey, int | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Each comparable group: its title, why it is not comparable to published numbers (if so), its tables.
 
     Args:
-        extras: Per table key, more sections of the group (ablations, reported numbers), passed through.
+        extras: Per table key, more sections of the group (its ablation tables as "ablations").
+        reported: Reported numbers, joined to the tables they compare with (see `table_view`).
+        n_test: Per table key, the results' test-set size (None or absent: not known to be one size).
     """
     views = []
     for g, group in enumerate(grouped(tables)):
@@ -145,9 +173,10 @@ def group_views(
                 "warnings": reasons,
                 "tables": [
                     table_view(t, f"g{g + 1}-{'mean' if t.subject is None else f's{t.subject:02d}'}", links,
-                               plots_dir, out_dir)
+                               plots_dir, out_dir, reported, (n_test or {}).get(t.key))
                     for t in group
                 ],
+                "ablations": [],
                 **(extras or {}).get(first.key, {}),
             }
         )

@@ -223,7 +223,7 @@ def test_a_saved_run_rescores_to_its_own_numbers_and_two_files_are_two_rows(ci_r
     assert big_result.identity.short_hash() != rescored.identity.short_hash()
     assert big_result.identity.options["content_sha256"] != rescored.identity.options["content_sha256"]
     assert abs(big_result.metrics["pixcorr"].value - own.metrics["pixcorr"].value) < 0.1  # same images, upsampled
-    table = build_table(collect_results(out / "results"))
+    table = build_table(collect_results(out / "results").loaded)
     assert sorted(row.label for row in table.rows) == ["nn-big", "nn-rescored"]  # the tags, no file paths
     html = (out / "index.html").read_text()
     assert "nn-big" in html and "nn-rescored" in html

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from eval.results import (
     RunIdentity,
     RunResult,
     WeightsInfo,
+    summarise_metrics,
     write_result,
 )
 
@@ -41,9 +42,23 @@ def make_result(
     variant: Mapping[str, Any] | None = None,
     tag: str | None = None,
     seed: int = 0,
+    per_image: Mapping[str, Sequence[float]] | None = None,
+    nsd_ids: Sequence[int] | None = None,
 ) -> RunResult:
-    """A result whose identity's options are {"strength": 0.75} updated by `variant`."""
+    """A result whose identity's options are {"strength": 0.75} updated by `variant`.
+
+    With `per_image` ({metric: scores}, aligned with `nsd_ids`, default 0, 1, ...), the metrics block is
+    summarised from those scores (mean, bootstrap interval) and `metrics` is ignored.
+    """
     metrics = {"pixcorr": 0.3, "ssim": 0.4} if metrics is None else metrics
+    if per_image is not None:
+        nsd_ids = list(range(len(next(iter(per_image.values()))))) if nsd_ids is None else list(nsd_ids)
+        summaries = summarise_metrics(per_image, n_boot=200)
+    else:
+        summaries = {
+            name: MetricSummary(value, (value - 0.01, value + 0.01), 10, METRICS[name].direction, METRICS[name].display)
+            for name, value in metrics.items()
+        }
     identity = RunIdentity(
         decoder=decoder,
         ablation=ablation,
@@ -79,10 +94,8 @@ def make_result(
         ),
         protocol=ProtocolInfo(*protocol),
         weights=WeightsInfo(source=weights, comparable_to_published=weights in ("pretrained", "none")),
-        metrics={
-            name: MetricSummary(value, (value - 0.01, value + 0.01), 10, METRICS[name].direction, METRICS[name].display)
-            for name, value in metrics.items()
-        },
+        metrics=summaries,
+        per_image=None if per_image is None else PerImage(nsd_ids=tuple(nsd_ids), scores=per_image),
         artifacts=artifacts or {},
     )
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from eval.errors import DataError, HarnessError
-from eval.results import load_result
-from leaderboards.collect import LoadedResult, collect_results
+from leaderboards.collect import LoadedResult
 from leaderboards.table import BEST, SECOND, build_table, build_tables, rank_marks
 from tests.leaderboards.conftest import make_result
 
@@ -159,39 +156,3 @@ def test_a_synthetic_dataset_makes_a_table_not_comparable_and_says_why() -> None
     table = build_table(loaded(make_result(weights="none", dataset="synthnsd")))
     assert not table.comparable_to_published
     assert table.not_comparable_because == ("dataset synthnsd, not NSD",)
-
-
-def test_collect_skips_files_of_an_older_schema_with_a_warning(tmp_path: Path, write, caplog) -> None:
-    current = write(decoder="a")
-    old = current.with_name("b__full__subj01__mindeye.json")
-    data = json.loads(current.read_text())
-    old.write_text(json.dumps({**data, "schema_version": 1}))
-    with caplog.at_level(logging.WARNING, logger="leaderboards.collect"):
-        found = collect_results(tmp_path / "results")
-    assert [item.path for item in found] == [current] and found[0].result == load_result(current)
-    warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 1 and str(old) in warnings[0] and "earlier version of havir-bench" in warnings[0]
-    current.unlink()
-    with pytest.raises(DataError, match="no current results files under .*: all 1 are from an earlier version"):
-        collect_results(tmp_path / "results")
-    old.write_text(json.dumps({**data, "schema_version": 3}))
-    with pytest.raises(DataError, match="written by a newer version"):  # only older files are skipped
-        collect_results(tmp_path / "results")
-
-
-def test_collect_names_an_invalid_file(tmp_path: Path, write) -> None:
-    write(decoder="a")
-    bad = tmp_path / "results" / "deep" / "bad.json"
-    bad.parent.mkdir(parents=True)
-    bad.write_text("{}")
-    with pytest.raises(DataError, match=f"results file {bad}: missing field 'schema_version'"):
-        collect_results(tmp_path / "results")
-    bad.unlink()
-    (bad.parent / ".r.tmp123.json").write_text("{")  # an atomic write in progress is not a result
-    assert [item.result.decoder.name for item in collect_results(tmp_path / "results")] == ["a"]
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(DataError, match="no results files"):
-        collect_results(empty)
-    with pytest.raises(DataError, match="does not exist"):
-        collect_results(tmp_path / "absent")

@@ -1,26 +1,40 @@
-"""How numbers and titles read, shared by every page and format: values, intervals, table titles, warnings."""
+"""How numbers read in every output (page, Markdown, LaTeX, CSV-free text): values, intervals, deltas, marks.
+
+One place, so the page and the report tables print a value alike: 4 decimals; two-way identification as a
+percentage with 2; an en dash for a missing value.
+"""
 
 from __future__ import annotations
 
 from leaderboards.table import Column, Table
 
+MISSING = "\u2013"
 NOT_COMPARABLE = "not comparable to published numbers"
-DASH = "\u2013"
 
 
 def format_value(value: float | None, column: Column) -> str:
     """4 decimals; identification scores as percentages with 2; an en dash when absent."""
     if value is None:
-        return DASH
+        return MISSING
     return f"{100 * value:.2f}%" if column.kind == "identification" else f"{value:.4f}"
 
 
 def format_ci(ci95: tuple[float, float] | None, column: Column) -> str:
+    """'[low, high]' in the value's units (percentage points for identification), '' when absent."""
     if ci95 is None:
         return ""
     if column.kind == "identification":
         return f"[{100 * ci95[0]:.2f}, {100 * ci95[1]:.2f}]"
     return f"[{ci95[0]:.4f}, {ci95[1]:.4f}]"
+
+
+def format_diff(diff: float, column: Column) -> str:
+    """A signed difference in the value's units: '+0.0123', '-1.25' (percentage points for identification)."""
+    return f"{100 * diff:+.2f}" if column.kind == "identification" else f"{diff:+.4f}"
+
+
+def direction_hint(column: Column) -> str:
+    return f"{column.direction} is better"
 
 
 def table_title(table: Table) -> str:
@@ -37,15 +51,6 @@ def warning_text(table: Table) -> str | None:
     return f"{NOT_COMPARABLE}: {'; '.join(table.not_comparable_because)}"
 
 
-def direction_hint(column: Column) -> str:
-    return f"{'higher' if column.direction == 'higher' else 'lower'} is better"
-
-
 def display_scale(column: Column) -> float:
-    """Factor from a stored value to the unit it is shown in (identification scores are shown in percent)."""
+    """Factor from a stored value to the unit it is shown in (identification scores in percent), for figures."""
     return 100.0 if column.kind == "identification" else 1.0
-
-
-def format_diff(diff: float, column: Column) -> str:
-    """A signed difference: 4 decimals, or percentage points for identification scores."""
-    return f"{100 * diff:+.2f} pp" if column.kind == "identification" else f"{diff:+.4f}"
