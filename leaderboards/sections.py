@@ -43,13 +43,13 @@ def column_view(column: Column) -> dict[str, str]:
 def _delta_view(delta: Delta | None, column: Column) -> dict[str, Any] | None:
     if delta is None:
         return None
-    verdict = "better" if delta.better else "worse"
+    verdict = "better" if delta.better else "worse" if delta.diff != 0 else "same"
     return {
         "text": format_diff(delta.diff, column),
         "ci": format_ci(delta.ci95, column),
         "sig": delta.excludes_zero,
         "cls": f"sig {verdict}" if delta.excludes_zero else verdict,
-        "title": f"{verdict} than the full model; the 95% interval "
+        "title": ("as good as" if verdict == "same" else f"{verdict} than") + " the full model; the 95% interval "
         + ("excludes" if delta.excludes_zero else "includes") + " zero",
     }
 
