@@ -23,7 +23,7 @@ from leaderboards.table import Column, build_table
 
 log = logging.getLogger(__name__)
 
-EXTREMES = 3  # best and worst images shown per metric
+EXTREMES = 2  # best and worst images shown per metric (each costs two thumbnails per decoder page)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
 
 

@@ -55,9 +55,10 @@ def load_reconstructions(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _save_thumbnail(image: np.ndarray, path: Path) -> None:
     tile = Image.fromarray(np.ascontiguousarray(image))
-    tile.thumbnail((THUMB, THUMB), Image.LANCZOS)
+    if max(tile.size) > THUMB:
+        tile.thumbnail((THUMB, THUMB), Image.LANCZOS)
     with atomic_path(path) as tmp:
-        tile.save(tmp, format="PNG", optimize=True)
+        tile.save(tmp, format="PNG")
 
 
 class GroundTruth:
