@@ -28,6 +28,7 @@ LAUNCH_FLAGS = [
 HOSTILE_NAME = "<script>window.__pwned = 'name'</script>"
 HOSTILE_OPTION = "<img src=x onerror=\"window.__pwned = 'option'\">"
 HOSTILE_CAPTIONS = ("<script>window.__pwned = 'caption'</script> a cat", "<img src=x onerror=alert('caption')> a dog")
+IMAGES_JS = "imgs => imgs.map(i => [i.getAttribute('src'), i.naturalWidth])"  # 0: the image did not load
 # PixCorr per decoder for subject 1: the sort test expects exactly this order.
 PIXCORR = {"ridge": 0.25, "havir": 0.41, "nearest_neighbour": 0.12}
 
@@ -96,14 +97,46 @@ def pages_of(site: Path) -> list[Path]:
     return [site, *sorted((site.parent / "decoders").glob("*.html"))]
 
 
-def test_every_page_loads_from_file_without_console_errors(site: Path, browsed: Browsed) -> None:
-    pages = pages_of(site)
-    assert len(pages) == 1 + 10  # the index and one page per results file
-    for path in pages:
-        browsed.page.goto(path.as_uri())
-        browsed.page.wait_for_load_state("load")
-    errors = [m for m in browsed.console if m.startswith("error")]
-    assert errors == [] and browsed.errors == [], f"console errors: {errors}, page errors: {browsed.errors}"
+@dataclass
+class Visit:
+    """What one page showed: its images as (src, natural width), its link targets and the anchors it holds."""
+
+    path: Path
+    images: list[tuple[str, int]]
+    hrefs: list[str]
+    ids: set[str]
+
+
+@pytest.fixture(scope="module")
+def visits(site: Path, browser) -> tuple[list[Visit], list[str], list[str]]:
+    """Every page opened once from file://: what each showed, and the console errors and page errors seen."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    console, errors, seen = [], [], []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for path in pages_of(site):
+        page.goto(path.as_uri(), wait_until="load")
+        seen.append(Visit(
+            path,
+            [tuple(i) for i in page.eval_on_selector_all("img", IMAGES_JS)],
+            page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"),
+            set(page.eval_on_selector_all("[id]", "nodes => nodes.map(n => n.id)")),
+        ))
+    page.close()
+    return seen, [m for m in console if m.startswith("error")], errors
+
+
+def show(browsed: Browsed, path: Path) -> None:
+    """Open `path` in the test's page, so a failure screenshot shows the page that failed."""
+    browsed.page.goto(path.as_uri(), wait_until="load")
+
+
+def test_every_page_loads_from_file_without_console_errors(site: Path, visits, browsed: Browsed) -> None:
+    seen, console_errors, page_errors = visits
+    assert len(seen) == 1 + 10  # the index and one page per results file
+    if console_errors or page_errors:
+        show(browsed, site)
+    assert console_errors == [] and page_errors == [], f"console errors: {console_errors}, page errors: {page_errors}"
 
 
 def column_labels(page, table_id: str) -> list[str]:
@@ -140,22 +173,19 @@ def local_target(page_path: Path, href: str) -> Path | None:
     return (page_path.parent / unquote(parsed.path)).resolve()
 
 
-def test_every_image_and_link_resolves(site: Path, browsed: Browsed) -> None:
-    page, checked_images = browsed.page, 0
-    for path in pages_of(site):
-        page.goto(path.as_uri())
-        page.wait_for_load_state("load")
-        images = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.getAttribute('src'), i.naturalWidth])")
-        broken = [src for src, width in images if width == 0]
-        assert broken == [], f"{path.name}: broken images {broken}"
-        checked_images += len(images)
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
-            if href.startswith("#"):
-                assert page.locator(f"[id='{href[1:]}']").count() == 1, f"{path.name}: no anchor {href}"
-            elif (target := local_target(path, href)) is not None:
-                assert target.exists(), f"{path.name}: link {href} -> {target} does not exist"
+def test_every_image_and_link_resolves(visits, browsed: Browsed) -> None:
+    seen, _, _ = visits
+    for visit in seen:
+        broken = [src for src, width in visit.images if width == 0]
+        anchors = [h for h in visit.hrefs if h.startswith("#") and h[1:] not in visit.ids]
+        missing = [h for h in visit.hrefs if (t := local_target(visit.path, h)) is not None and not t.exists()]
+        if broken or anchors or missing:
+            show(browsed, visit.path)
+        assert broken == [], f"{visit.path.name}: broken images {broken}"
+        assert anchors == [], f"{visit.path.name}: links to anchors the page lacks: {anchors}"
+        assert missing == [], f"{visit.path.name}: links to files that do not exist: {missing}"
     # Plots on the index, ground truth and reconstructions on every decoder page.
-    assert checked_images > 10 * 2 * 4
+    assert sum(len(v.images) for v in seen) > 10 * 2 * 4
 
 
 def test_hostile_names_options_and_captions_are_shown_as_text(site: Path, browsed: Browsed) -> None:
