@@ -9,6 +9,7 @@ subject), reconstructions under the artifact's size and modification time.
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ def load_reconstructions(path: Path) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         DataError: The file is missing, unreadable or not of that form (named).
     """
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise DataError(f"reconstructions {path}: expected an .npz (zip) file, found another format")
     try:
         with np.load(path) as data:
             images, ids = data["images"], data["nsd_ids"]

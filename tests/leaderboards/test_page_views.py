@@ -102,7 +102,7 @@ def test_unreachable_data_is_one_line_not_a_failure(tmp_path: Path, write) -> No
     (havir,) = (out / "decoders").glob("havir__*.html")
     text = havir.read_text()
     assert text.count("ground truth not shown") == 1 and text.count("reconstructions not shown") == 1
-    assert f"reconstructions not shown: reconstructions {npz}: expected an .npz with" in text
+    assert f"reconstructions not shown: reconstructions {npz}: expected an .npz (zip) file, found another" in text
     assert f"dataset root {tmp_path / 'no-such-root'} (named in the results file) is not on this machine" in text
     (ridge,) = (out / "decoders").glob("ridge__*.html")
     assert "no per-image scores in this results file" in ridge.read_text()
