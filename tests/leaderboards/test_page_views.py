@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eval.errors import DataError
 from eval.results import write_result
-from leaderboards.gallery import extremes
+from leaderboards.gallery import extremes, load_reconstructions
 from leaderboards.plots import Panel, histogram, metric_bars
 from leaderboards.render import render_leaderboard
 from tests.leaderboards.conftest import make_result, with_images, write_stimuli_root
@@ -137,3 +138,14 @@ def test_rendering_does_not_import_torch(tmp_path: Path, write) -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_reconstructions_of_the_wrong_form_are_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "recon.npz"
+    np.savez(path, images=np.zeros((3, 8, 8), dtype=np.float32), nsd_ids=np.arange(3))
+    with pytest.raises(DataError, match=rf"reconstructions {path}: expected images uint8 \(n, H, W, 3\) and n "
+                                        r"nsd_ids, found images float32 \(3, 8, 8\) and nsd_ids \(3,\)"):
+        load_reconstructions(path)
+    np.savez(path, pictures=np.zeros((3, 8, 8, 3), dtype=np.uint8))
+    with pytest.raises(DataError, match="expected an .npz with 'images' and 'nsd_ids'"):
+        load_reconstructions(path)
