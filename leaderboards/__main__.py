@@ -12,8 +12,9 @@ from eval.errors import run_cli
 EPILOG = """examples:
   python -m leaderboards results/
   python -m leaderboards results/ --out site/
-writes index.html, leaderboard.md and leaderboard.csv. Exit status: 0; 1 when results files were skipped
-(the page is still written, listing them); 2 on bad input (a missing folder, no valid results file)."""
+writes index.html (with decoders/, plots/ and thumbs/ beside it; opens offline from file://),
+leaderboard.md and leaderboard.csv. Exit status: 0; 1 when results files were skipped (the page is still
+written, listing them); 2 on bad input (a missing folder, no valid results file)."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,3 +49,8 @@ def warning_text(table: Table) -> str | None:
     if table.comparable_to_published:
         return None
     return f"{NOT_COMPARABLE}: {'; '.join(table.not_comparable_because)}"
+
+
+def display_scale(column: Column) -> float:
+    """Factor from a stored value to the unit it is shown in (identification scores in percent), for figures."""
+    return 100.0 if column.kind == "identification" else 1.0

@@ -7,15 +7,18 @@ import json
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
 import pandas as pd
-import torch
 
 from eval.data import layout
 from eval.data.volumes import require_file
 from eval.errors import DataError
+
+if TYPE_CHECKING:  # torch is imported where tensors are made, so reading images and captions stays light
+    import torch
 
 
 class Stimuli:
@@ -127,6 +130,8 @@ class Stimuli:
 
 def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (n, H, W, 3) -> float32 [n, 3, H, W] in [0, 1]."""
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
 
 

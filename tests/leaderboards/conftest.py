@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,66 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return write_result(tmp_path / "results" / result.weights.source, result).path
 
     return _write
+
+
+def write_stimuli_root(root: Path, n: int = 12, size: int = 32, captions: Mapping[int, str] | None = None) -> Path:
+    """A minimal NSD root for the stimuli reader: `n` images, a stim-info table and one COCO caption each.
+
+    Image k is a flat colour, so its thumbnail is easy to tell; `captions` replaces the caption of chosen ids.
+    """
+    import h5py
+    import numpy as np
+    import pandas as pd
+
+    from eval.data import layout
+
+    images = np.zeros((n, size, size, 3), dtype=np.uint8)
+    images[...] = (np.arange(n, dtype=np.uint8)[:, None, None, None] * 20) % 250
+    layout.stimuli(root).parent.mkdir(parents=True)
+    with h5py.File(layout.stimuli(root), "w") as handle:
+        handle["imgBrick"] = images
+    layout.stim_info(root).parent.mkdir(parents=True)
+    pd.DataFrame({"nsdId": range(n), "cocoId": range(1000, 1000 + n), "cocoSplit": "val2017"}).to_csv(
+        layout.stim_info(root)
+    )
+    text = {k: f"image number {k} on a plain background" for k in range(n)} | dict(captions or {})
+    path = layout.coco_captions(root, "val2017")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"annotations": [{"image_id": 1000 + k, "caption": text[k]} for k in range(n)]}))
+    return root
+
+
+def with_images(result: RunResult, folder: Path, root: Path, n: int = 12, seed: int = 0) -> RunResult:
+    """`result` with per-image scores of NSD ids 0..n-1, its reconstructions written under `folder`, and `root`
+    as its dataset root."""
+    import numpy as np
+
+    from eval.atomic import atomic_path
+
+    rng = np.random.default_rng(seed)
+    ids = np.arange(n, dtype=np.int64)
+    stem = f"{result.decoder.name}-{result.identity.short_hash()}"
+    with atomic_path(folder / "reconstructions" / f"{stem}.npz") as tmp:
+        np.savez(tmp, images=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), nsd_ids=ids)
+    scores = {name: tuple(rng.random(n)) for name in result.metrics}
+    return replace(
+        result,
+        dataset=replace(result.dataset, root=str(root)),
+        per_image=PerImage(tuple(int(i) for i in ids), scores),
+        artifacts={**result.artifacts, "reconstructions": f"reconstructions/{stem}.npz"},
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A browser test that fails keeps a screenshot of its page; the report names the file."""
+    outcome = yield
+    report = outcome.get_result()
+    browsed = getattr(item, "funcargs", {}).get("browsed")
+    if report.when == "call" and report.failed and browsed is not None:
+        path = browsed.shots / "failure.png"
+        try:
+            browsed.page.screenshot(path=str(path), full_page=True)
+            report.sections.append(("screenshot of the failed page", str(path)))
+        except Exception as exc:  # a crashed browser must not hide the test's own failure
+            report.sections.append(("screenshot of the failed page", f"none: {exc}"))

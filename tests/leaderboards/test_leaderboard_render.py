@@ -30,14 +30,17 @@ def test_render_writes_html_markdown_and_csv(results: Path, tmp_path: Path) -> N
     page = render_leaderboard(results, out)
     assert page == out / "index.html"
     html = page.read_text()
-    assert html.startswith("<!DOCTYPE html>") and "<link" not in html and "<script" not in html  # self-contained
+    assert html.startswith("<!DOCTYPE html>")
+    # Self-contained: styles and the sorting script are inline; nothing is fetched from anywhere.
+    assert "<script src" not in html and 'rel="stylesheet"' not in html and 'src="http' not in html
     assert "98.12%" in html and "[97.12, 99.12]" in html  # identification as a percentage, CI small
     assert "0.3300" in html and "EffNet-B \u2193" in html and "PixCorr \u2191" in html
-    assert '<td class="best"><span class="v">0.3300</span>' in html
-    assert '<td class="second"><span class="v">0.2500</span>' in html
-    assert '<td class="best"><span class="v">0.7200</span>' in html  # lower is better
+    assert '<td class="best" data-sort="0.33"><span class="v">0.3300</span>' in html
+    assert '<td class="second" data-sort="0.25"><span class="v">0.2500</span>' in html
+    assert '<td class="best" data-sort="0.72"><span class="v">0.7200</span>' in html  # lower is better
     assert html.count(NOT_COMPARABLE) == 1  # only the seeded table
     assert ">method</span>" in html and ">reference</span>" in html
+    assert len(list((out / "decoders").glob("*.html"))) == 3 and len(list((out / "plots").glob("*.svg"))) == 2
     md = (out / "leaderboard.md").read_text()
     assert "| havir | method | **0.3300** | <u>0.2900</u> | **98.12%** | **0.7200** |" in md
     assert f"**Warning:** {NOT_COMPARABLE}: weights seeded" in md
@@ -53,7 +56,7 @@ def test_variants_are_rows_labelled_alike_in_every_format(tmp_path: Path, write)
     write(decoder="havir", kind="method", metrics={"ssim": 0.4}, variant={"strength": 0.5})
     out = tmp_path / "site"
     html = render_leaderboard(tmp_path / "results", out).read_text()
-    assert ">havir<span" in html and ">havir \u00b7 strength=0.5<span" in html
+    assert ">havir</a><span" in html and ">havir \u00b7 strength=0.5</a><span" in html
     md = (out / "leaderboard.md").read_text()
     assert "| havir | method | <u>0.3000</u> |" in md and "| havir \u00b7 strength=0.5 | method | **0.4000** |" in md
     rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text())))
@@ -73,19 +76,22 @@ def test_decoder_names_and_variants_are_escaped(tmp_path: Path, write) -> None:
     write_json_atomic(tmp_path / "results" / "hand-written.json", hostile.to_dict())
     page = render_leaderboard(tmp_path / "results", tmp_path / "site")
     html = page.read_text()
-    assert "<script>" not in html and "<img src=x" not in html
+    assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "prompt=&lt;script&gt;alert(3)" in html
     assert "<script>" not in (tmp_path / "site" / "leaderboard.md").read_text()
+    for page in (tmp_path / "site" / "decoders").glob("*.html"):
+        text = page.read_text()
+        assert "<script" not in text and "<img src=x" not in text, page
 
 
 def test_strict_undefined_catches_a_missing_field() -> None:
     template = environment().get_template(TEMPLATE)
     with pytest.raises(jinja2.UndefinedError, match="skipped"):
-        template.render(title="t")
-    with pytest.raises(jinja2.UndefinedError, match="tables"):
-        template.render(title="t", skipped=[])
-    with pytest.raises(jinja2.UndefinedError, match="dataset_label"):
-        template.render(title="t", skipped=[], tables=[{"title": "x"}])
+        template.render(title="t", summary="s")
+    with pytest.raises(jinja2.UndefinedError, match="groups"):
+        template.render(title="t", summary="s", skipped=[], reported=None)
+    with pytest.raises(jinja2.UndefinedError, match="'id'"):
+        template.render(title="t", summary="s", skipped=[], reported=None, groups=[{"title": "x"}])
 
 
 def test_sample_grid_is_linked_relative_to_the_page(tmp_path: Path, write) -> None:
@@ -93,8 +99,10 @@ def test_sample_grid_is_linked_relative_to_the_page(tmp_path: Path, write) -> No
     images = torch.rand(4, 3, 32, 32)
     save_sample_grid(images, {"ridge": images}, grid, n=4)
     write(decoder="ridge", artifacts={"samples": "samples/ridge.png", "reconstructions": "recon/missing.npz"})
-    html = render_leaderboard(tmp_path / "results", tmp_path / "site").read_text()
-    assert '<img src="../results/pretrained/samples/ridge.png"' in html
+    render_leaderboard(tmp_path / "results", tmp_path / "site")
+    (page,) = (tmp_path / "site" / "decoders").glob("ridge__*.html")
+    html = page.read_text()
+    assert '<img src="../../results/pretrained/samples/ridge.png"' in html
     assert "missing.npz" not in html  # a missing artifact is not linked (and logged)
 
 
