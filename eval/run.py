@@ -207,17 +207,23 @@ def list_options(names: str) -> None:
 
 
 def evaluate_and_render(config) -> None:
-    """Run the evaluation, then render the leaderboard of every results file in the output folder."""
+    """Run the evaluation, then render the leaderboard site and the report tables of every results file in the
+    output folder (`index.html`, `report/`)."""
     from eval.parallel import run_parallel
     from eval.runner import run
-    from leaderboards.render import render_leaderboard
+    from leaderboards.collect import collect_results
+    from leaderboards.render import write_leaderboard
+    from leaderboards.report import write_report_tables
 
     if config.jobs > 1 and len(config.decoders) > 1:
         run_parallel(config)
     else:
         run(config)
-    page = render_leaderboard(config.results_dir, config.out_dir)
+    collection = collect_results(config.results_dir)
+    page = write_leaderboard(collection, config.out_dir)
+    write_report_tables(collection, config.out_dir / "report")
     print(f"leaderboard: {page}", flush=True)
+    print(f"report tables: {config.out_dir / 'report' / 'README.md'}", flush=True)
 
 
 def quiet_model_loading() -> None:

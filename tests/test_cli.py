@@ -49,6 +49,9 @@ def test_run_writes_results_and_a_leaderboard(ci_run: Path) -> None:
         assert spec.display in html
     fingerprints = {json.loads(p.read_text())["dataset"]["test_set_fingerprint"] for p in results}
     assert len(fingerprints) == 1  # both subjects scored on the same test images
+    # The report tables of the same folder: the mean over both subjects, in the three formats, and their index.
+    assert sorted(p.suffix for p in (ci_run / "report").glob("comparison_*_mean.*")) == [".csv", ".md", ".tex"]
+    assert "comparison_" in (ci_run / "report" / "README.md").read_text()
 
 
 def test_seeded_extractors_separate_images_in_the_reference_run(ci_run: Path) -> None:
