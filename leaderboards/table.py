@@ -241,7 +241,7 @@ def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult
     """Mean over the subjects of `per_subject` of each variant that has exactly one result per subject.
 
     Results are one variant's when their `variant_key`s match. A cell is the mean of the subjects' values with
-    the 95% interval of that mean by a stratified bootstrap over each subject's test images (`mean_cell`); its
+    the 95% interval of that mean by a stratified bootstrap over each subject's test images (`mean_cells`); its
     `n` counts the images of all subjects. None when there are fewer than two subjects or no variant is in all
     of them.
     """
