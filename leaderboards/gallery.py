@@ -68,14 +68,14 @@ def _save_thumbnail(image: np.ndarray, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(data.getbuffer())
-        os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise
+        raise HarnessError(f"cannot write to folder {path.parent}: {exc.strerror or exc}") from exc
+    os.replace(tmp, path)
 
 
 def _existing(folder: Path) -> set[str]:
-    """Names of the files in `folder` (created if absent): one listing instead of a check per thumbnail."""
+    """Names of the files in `folder`, made if absent: one listing instead of a check per thumbnail."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return set(os.listdir(folder))
