@@ -67,6 +67,41 @@ def stratified_mean_ci(
     return low, high
 
 
+def stratified_mean_cis(
+    groups: Sequence[Any], n_boot: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> list[tuple[float, float]]:
+    """`stratified_mean_ci` of several scores of the same images at once, drawing the resamples once.
+
+    Row k's interval is exactly `stratified_mean_ci([group[k] for group in groups], ...)`: the resample indices
+    depend only on the seed and the groups' sizes, so one draw per group serves every row.
+
+    Args:
+        groups: One (rows x images) array per group: each row one score (a metric) of the group's images.
+        n_boot: Bootstrap resamples.
+        confidence: Coverage of the intervals, in (0, 1).
+        seed: Seed of the resampling.
+
+    Returns:
+        One (low, high) per row.
+
+    Raises:
+        InputError: No group, groups with different numbers of rows, or a row empty or not finite.
+    """
+    if len(groups) == 0:
+        raise InputError("stratified bootstrap: expected at least one group of per-image values, found none")
+    matrices = [_as_matrix(g) for g in groups]
+    if len({m.shape[0] for m in matrices}) != 1:
+        raise InputError(
+            f"stratified bootstrap: expected the same rows in every group, found {[m.shape[0] for m in matrices]}"
+        )
+    _, lows, highs = _bootstrap_row_means(matrices, n_boot, confidence, seed)
+    return [(float(low), float(high)) for low, high in zip(lows, highs)]
+
+
+def _as_matrix(rows: Any) -> np.ndarray:
+    return np.stack([_as_values(row) for row in rows])
+
+
 def _as_groups(groups: Sequence[Any]) -> list[np.ndarray]:
     if len(groups) == 0:
         raise InputError("stratified bootstrap: expected at least one group of per-image values, found none")
@@ -78,26 +113,36 @@ def _bootstrap_means(
 ) -> tuple[np.ndarray, float, float]:
     """The means over `arrays` of each array's resampled mean, for `n_boot` seeded resamples (each array drawn
     with replacement within itself, from one generator in array order), and their percentile interval."""
+    means, lows, highs = _bootstrap_row_means([a[np.newaxis] for a in arrays], n_boot, confidence, seed)
+    return means[0], float(lows[0]), float(highs[0])
+
+
+def _bootstrap_row_means(
+    matrices: list[np.ndarray], n_boot: int, confidence: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_bootstrap_means` of every row of (rows x n) `matrices` (one per group), with one draw of indices per
+    group for all rows: the (rows x n_boot) means and each row's interval ends."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), found {confidence}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be positive, found {n_boot}")
     rng = np.random.default_rng(seed)
-    means = np.mean([_resampled_means(array, n_boot, rng) for array in arrays], axis=0)
+    means = np.mean([_resampled_row_means(matrix, n_boot, rng) for matrix in matrices], axis=0)
     alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return means, float(low), float(high)
+    lows, highs = np.quantile(means, [alpha, 1 - alpha], axis=1)
+    return means, lows, highs
 
 
-def _resampled_means(array: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    n = array.size
+def _resampled_row_means(matrix: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(rows x n_boot): each row's mean over the same resamples of its n columns, drawn in blocks of at most
+    `_MAX_BLOCK_ELEMENTS` indices (the block size depends on n only, so the draws do not depend on the rows)."""
+    n = matrix.shape[1]
     rows = max(1, _MAX_BLOCK_ELEMENTS // n)
-    return np.concatenate(
-        [
-            array[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1)
-            for start in range(0, n_boot, rows)
-        ]
-    )
+    blocks = []
+    for start in range(0, n_boot, rows):
+        indices = rng.integers(0, n, size=(min(rows, n_boot - start), n))
+        blocks.append(np.stack([row[indices].mean(axis=1) for row in matrix]))
+    return np.concatenate(blocks, axis=1)
 
 
 def summarise(values: Any, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:

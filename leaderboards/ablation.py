@@ -21,7 +21,7 @@ from eval.results import RunResult
 from eval.stats import stratified_paired_bootstrap
 from leaderboards.collect import LoadedResult
 from leaderboards.labels import row_label
-from leaderboards.table import Cell, Column, TableKey, mean_cell, rank_marks, table_columns
+from leaderboards.table import Cell, Column, TableKey, mean_cells, rank_marks, table_columns
 
 # Seed of the paired bootstrap: the same results files always give the same deltas.
 ABLATION_SEED = 0
@@ -136,7 +136,7 @@ def _mean_table(key: TableKey, usable: dict[int, dict[str | None, LoadedResult]]
     out = []
     for k, (ablation, first) in enumerate(per_subject[0]):
         results = [rows[k][1] for rows in per_subject]
-        cells = tuple(mean_cell(results, c.name) for c in columns)
+        cells = mean_cells(results, [c.name for c in columns])
         deltas = (None,) * len(columns) if ablation is None else _mean_deltas(results, fulls, columns)
         out.append(AblationRow(row_label(first), ablation, cells, deltas))
     return AblationTable(key, fulls[0].decoder.name, None, subjects, columns, _marked(out, columns))

@@ -32,6 +32,19 @@ def href(path: Path, page_dir: Path) -> str:
     return quote(Path(os.path.relpath(Path(path).resolve(), Path(page_dir).resolve())).as_posix())
 
 
+def thumbnail_links(paths: Mapping[int, Path], page_dir: Path) -> dict[int, str]:
+    """`href` of each thumbnail, resolving each folder once: thumbnails are files this package writes, never
+    links, so a thumbnail's link is its folder's link and its name."""
+    folders: dict[Path, str] = {}
+    links = {}
+    for nsd_id, path in paths.items():
+        if path.parent not in folders:
+            folders[path.parent] = href(path.parent, page_dir)
+        folder = folders[path.parent]
+        links[nsd_id] = quote(path.name) if folder == "." else f"{folder}/{quote(path.name)}"
+    return links
+
+
 def _text(value: Any) -> str:
     if value is None:
         return MISSING
@@ -117,14 +130,14 @@ def _distributions(result: RunResult, columns: list[Column]) -> list[dict[str, A
     return out
 
 
-def _figure(nsd_id: int, score: float, col: Column, gt: dict[int, Path], recon: dict[int, Path],
-            captions: dict[int, list[str]], page_dir: Path) -> dict[str, Any]:
+def _figure(nsd_id: int, score: float, col: Column, gt: dict[int, str], recon: dict[int, str],
+            captions: dict[int, list[str]]) -> dict[str, Any]:
     caps = captions.get(nsd_id, [])
     return {
         "nsd_id": nsd_id,
         "score": format_value(score, col),
-        "gt": href(gt[nsd_id], page_dir) if nsd_id in gt else None,
-        "recon": href(recon[nsd_id], page_dir) if nsd_id in recon else None,
+        "gt": gt.get(nsd_id),
+        "recon": recon.get(nsd_id),
         "caption": caps[0] if caps else "",
         "captions": " | ".join(caps),
     }
@@ -160,6 +173,7 @@ def _extremes(item: LoadedResult, columns: list[Column], gt: GroundTruth, thumbs
     if gt.reason:
         notes.append(f"ground truth not shown: {gt.reason}")
     captions = gt.captions(wanted)
+    recon_links, gt_links = thumbnail_links(recon, page_dir), thumbnail_links(gt_paths, page_dir)
     sections = []
     for col in columns:
         if col.name not in picks:
@@ -169,8 +183,8 @@ def _extremes(item: LoadedResult, columns: list[Column], gt: GroundTruth, thumbs
         sections.append(
             {
                 "title": f"{col.display} {col.arrow}",
-                "best": [_figure(ids[i], scores[i], col, gt_paths, recon, captions, page_dir) for i in best],
-                "worst": [_figure(ids[i], scores[i], col, gt_paths, recon, captions, page_dir) for i in worst],
+                "best": [_figure(ids[i], scores[i], col, gt_links, recon_links, captions) for i in best],
+                "worst": [_figure(ids[i], scores[i], col, gt_links, recon_links, captions) for i in worst],
             }
         )
     return sections, notes

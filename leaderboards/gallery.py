@@ -8,7 +8,9 @@ subject), reconstructions under the artifact's size and modification time.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eval.atomic import atomic_path
 from eval.errors import DataError, HarnessError
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,29 @@ def load_reconstructions(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _save_thumbnail(image: np.ndarray, path: Path) -> None:
+    """A PNG of `image` (shrunk to THUMB if larger) at `path`, written beside it and renamed into place, so a
+    thumbnail that exists is complete (its existence is what tells a later render to keep it)."""
     tile = Image.fromarray(np.ascontiguousarray(image))
     if max(tile.size) > THUMB:
         tile.thumbnail((THUMB, THUMB), Image.LANCZOS)
-    with atomic_path(path) as tmp:
-        tile.save(tmp, format="PNG")
+    data = io.BytesIO()
+    tile.save(data, format="PNG")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data.getbuffer())
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HarnessError(f"cannot write to folder {path.parent}: {exc.strerror or exc}") from exc
+    os.replace(tmp, path)
+
+
+def _existing(folder: Path) -> set[str]:
+    """Names of the files in `folder`, made if absent: one listing instead of a check per thumbnail."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return set(os.listdir(folder))
+    except OSError as exc:
+        raise HarnessError(f"cannot write to folder {folder}: {exc.strerror or exc}") from exc
 
 
 class GroundTruth:
@@ -87,7 +106,8 @@ class GroundTruth:
         if self._stimuli is None:
             return {}
         paths = {int(i): folder / f"{int(i)}.png" for i in nsd_ids}
-        missing = sorted(i for i, p in paths.items() if not p.is_file())
+        existing = _existing(folder)
+        missing = sorted(i for i, p in paths.items() if p.name not in existing)
         if missing:
             images = self._stimuli.images(np.asarray(missing))
             for i, image in zip(missing, images):
@@ -122,11 +142,12 @@ class Reconstructions:
         """Thumbnail path per NSD id present in the file, written unless this version of the file already was."""
         stat = self.path.stat()
         folder = folder / f"{self.path.stem}-{stat.st_size:x}-{stat.st_mtime_ns:x}"
+        existing = _existing(folder)
         out = {}
         for i in nsd_ids:
             if int(i) not in self.index:
                 continue
             out[int(i)] = path = folder / f"{int(i)}.png"
-            if not path.is_file():
+            if path.name not in existing:
                 _save_thumbnail(self.images[self.index[int(i)]], path)
         return out

@@ -17,7 +17,7 @@ import numpy as np
 from eval.errors import DataError, HarnessError
 from eval.metrics.spec import METRICS
 from eval.results import DECODER_KINDS, RunResult
-from eval.stats import stratified_mean_ci
+from eval.stats import stratified_mean_cis
 from leaderboards.collect import LoadedResult
 from leaderboards.labels import row_label, variant_key
 
@@ -241,7 +241,7 @@ def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult
     """Mean over the subjects of `per_subject` of each variant that has exactly one result per subject.
 
     Results are one variant's when their `variant_key`s match. A cell is the mean of the subjects' values with
-    the 95% interval of that mean by a stratified bootstrap over each subject's test images (`mean_cell`); its
+    the 95% interval of that mean by a stratified bootstrap over each subject's test images (`mean_cells`); its
     `n` counts the images of all subjects. None when there are fewer than two subjects or no variant is in all
     of them.
     """
@@ -259,7 +259,7 @@ def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult
         if tuple(sorted(per_subject_items)) != subjects or any(len(v) != 1 for v in per_subject_items.values()):
             continue
         items = [per_subject_items[s][0] for s in subjects]
-        cells = tuple(mean_cell([item.result for item in items], column.name) for column in columns)
+        cells = mean_cells([item.result for item in items], [column.name for column in columns])
         rows.append(replace(_row(items[0], columns), cells=cells, artifacts=(), identity_hash=None))
     if not rows:
         return None
@@ -267,18 +267,33 @@ def build_mean_table(per_subject: Sequence[Table], loaded: Sequence[LoadedResult
 
 
 def mean_cell(results: Sequence[RunResult], metric: str) -> Cell:
-    """The mean over `results` (one per subject, in a fixed order) of `metric`, with its interval when every
+    """`mean_cells` of one metric."""
+    return mean_cells(results, [metric])[0]
+
+
+def mean_cells(results: Sequence[RunResult], metrics: Sequence[str]) -> tuple[Cell, ...]:
+    """Per metric, the mean over `results` (one per subject, in a fixed order), with its interval when every
     result holds per-image scores of it: a stratified bootstrap (`eval.stats.stratified_mean_ci`, seed
-    `MEAN_SEED`) that resamples each subject's images within the subject. An empty cell when one lacks it."""
-    blocks = [r.metrics.get(metric) for r in results]
-    if any(block is None for block in blocks):
-        return Cell(None)
-    value = float(np.mean([block.value for block in blocks]))
-    scores = [r.per_image.scores.get(metric) if r.per_image is not None else None for r in results]
-    if any(s is None for s in scores):
-        return Cell(value)
-    low, high = stratified_mean_ci(scores, seed=MEAN_SEED)
-    return Cell(value, (low, high), sum(len(s) for s in scores))
+    `MEAN_SEED`) that resamples each subject's images within the subject. An empty cell when one lacks it.
+
+    Metrics whose scores have the same sizes share one draw of resamples (`stratified_mean_cis`), which gives
+    each the interval it would get alone."""
+    cells: dict[str, Cell] = {}
+    batches: dict[tuple[int, ...], list[tuple[str, list]]] = defaultdict(list)
+    for metric in metrics:
+        blocks = [r.metrics.get(metric) for r in results]
+        if any(block is None for block in blocks):
+            cells[metric] = Cell(None)
+            continue
+        cells[metric] = Cell(float(np.mean([block.value for block in blocks])))
+        scores = [r.per_image.scores.get(metric) if r.per_image is not None else None for r in results]
+        if all(s is not None for s in scores):
+            batches[tuple(len(s) for s in scores)].append((metric, scores))
+    for sizes, batch in batches.items():
+        groups = [[scores[g] for _, scores in batch] for g in range(len(sizes))]
+        for (metric, _), ci in zip(batch, stratified_mean_cis(groups, seed=MEAN_SEED)):
+            cells[metric] = Cell(cells[metric].value, ci, sum(sizes))
+    return tuple(cells[metric] for metric in metrics)
 
 
 def build_tables(loaded: Sequence[LoadedResult]) -> list[Table]:

@@ -169,10 +169,17 @@ def _tuple(args: tuple[Any, ...], value: Any, where: str) -> tuple[Any, ...]:
     if not isinstance(value, list):
         raise FieldError(where, f"expected list, found {_found(value)}")
     if len(args) == 2 and args[1] is Ellipsis:
+        if args[0] is float and _plain_floats(value):  # per-image scores: tens of thousands, all fine
+            return tuple(map(float, value))
         args = (args[0],) * len(value)
     elif len(value) != len(args):
         raise FieldError(where, f"expected a list of {len(args)} values, found {len(value)}")
     return tuple(_value(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+
+
+def _plain_floats(values: list[Any]) -> bool:
+    """Whether every value is a finite float or int (not bool): what `_scalar(float, ...)` accepts."""
+    return all(type(v) is float or type(v) is int for v in values) and all(map(math.isfinite, values))
 
 
 def _scalar(hint: type, value: Any, where: str) -> Any:

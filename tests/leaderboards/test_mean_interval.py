@@ -10,7 +10,7 @@ import pytest
 from eval.errors import InputError
 from eval.stats import bootstrap_mean_ci, paired_bootstrap, stratified_mean_ci, stratified_paired_bootstrap
 from leaderboards.collect import LoadedResult
-from leaderboards.table import build_tables, mean_cell
+from leaderboards.table import MEAN_SEED, build_tables, mean_cell, mean_cells
 from tests.leaderboards.conftest import make_result
 
 
@@ -77,3 +77,16 @@ def test_results_without_per_image_scores_get_no_interval() -> None:
     cell = mean_cell([with_scores, without], "ssim")
     assert cell.value == pytest.approx(0.45) and cell.ci95 is None and cell.n is None
     assert mean_cell([with_scores, without], "pixcorr").value is None  # one result lacks the metric
+
+
+def test_a_rows_cells_equal_one_metric_at_a_time() -> None:
+    rng = np.random.default_rng(8)
+    metrics = ("pixcorr", "ssim", "alexnet2")
+    results = [make_result("d", s, per_image={m: rng.uniform(size=n).tolist() for m in metrics})
+               for s, n in ((1, 40), (2, 40), (5, 33))]
+    cells = mean_cells(results, [*metrics, "clip"])
+    for metric, cell in zip(metrics, cells):
+        scores = [r.per_image.scores[metric] for r in results]
+        assert cell.ci95 == stratified_mean_ci(scores, seed=MEAN_SEED) and cell.n == 113
+        assert cell == mean_cell(results, metric)
+    assert cells[3].value is None
