@@ -49,11 +49,25 @@ TRAINED_RUNS = [
     ["--decoder", "havir,brain_diffuser,takagi,mindeye", "--subject", "1", *STEPS],
     ["--decoder", "havir", "--ablation", "only_z", "--subject", "1", *STEPS],
 ]
-# Absolute tolerance per metric, each with its reason (measured: README, "Guarding the metrics (CI)").
-TOLERANCE = {"default": 0.005}
+# Absolute tolerance per metric, each with its reason. Measured (README, "Guarding the metrics (CI)"): two runs
+# with one thread agree exactly; with two threads the trained decoders move (summed in another order, the training
+# takes another path), the reference decoders do not.
+PIXEL = "PixCorr and SSIM are exact for given images: they move only when a trained decoder's images do"
+IDENTIFICATION = (
+    "two-way identification over 196 test images: one image's score moves in steps of 1/195; a trained "
+    "decoder's images, and so its scores, move with the thread count"
+)
+DISTANCE = "mean feature distance of seeded networks: smooth in the images, which move with the thread count"
+TOLERANCE = {"default": 0.005, "pixcorr": 0.005, "ssim": 0.003, "alexnet2": 0.01, "alexnet5": 0.01,
+             "inception": 0.01, "clip": 0.01, "effnet": 0.005, "swav": 0.005}
 REASONS = {
     "default": "bigger than float noise between machines, thread counts and library builds, smaller than any "
     "change of a decoder or metric that matters",
+    "pixcorr": PIXEL,
+    "ssim": PIXEL,
+    **{name: IDENTIFICATION for name in ("alexnet2", "alexnet5", "inception", "clip")},
+    "effnet": DISTANCE,
+    "swav": DISTANCE,
 }
 
 
