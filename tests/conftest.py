@@ -42,10 +42,23 @@ def options() -> PrepareOptions:
 @pytest.fixture(scope="session")
 def ci_run(synth_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Output folder of the CI-sized end-to-end run (all reference decoders, subjects 1 and 7)."""
-    from tests.regression.ci_run import run_ci
+    from tests.regression.ci_run import REFERENCE_RUNS, run_ci
 
     out = tmp_path_factory.mktemp("ci-run")
-    run_ci(out)
+    run_ci(out, REFERENCE_RUNS)
+    return out
+
+
+@pytest.fixture(scope="session")
+def ci_comparison(synth_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Output folder of the CI-sized runs of the trained decoders (HAVIR and its ablations, Brain-Diffuser, Takagi,
+    MindEye; subject 1, MiniVD): trained once, read by the regression guard and by each decoder's learning test."""
+    from tests.regression.ci_run import TRAINED_RUNS, minivd_installed, run_ci
+
+    if not minivd_installed():
+        pytest.skip("MiniVD weights not installed: the trained decoders' CI comparison needs them")
+    out = tmp_path_factory.mktemp("ci-comparison")
+    run_ci(out, TRAINED_RUNS)
     return out
 
 

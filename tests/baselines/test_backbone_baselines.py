@@ -137,25 +137,26 @@ MINIVD = pytest.mark.skipif(
 
 @MINIVD
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-def test_baseline_beats_the_reference_floors_on_ci_synthnsd(spec: DecoderSpec, setting) -> None:
-    """On the CI SynthNSD with MiniVD: PixCorr above the mean image, two-way identification (MiniVD's CLIP image
-    space) above a random training image by 5 points."""
+def test_baseline_beats_the_reference_floors_on_ci_synthnsd(spec: DecoderSpec, setting, ci_comparison) -> None:
+    """On the CI SynthNSD with MiniVD (the reconstructions of the shared CI comparison, `tests/regression/ci_run.py`:
+    default options, 4 steps): PixCorr above the mean image, two-way identification (MiniVD's CLIP image space)
+    above a random training image by 5 points."""
     from baselines.reference import MeanImageDecoder, RandomDecoder
+    from eval.backbone.shared import load_backbone
     from eval.metrics.identification import two_way_identification
     from eval.metrics.score import score_pixel_metrics
     from havir.identification import clip_embeddings
+    from tests.regression.ci_run import reconstructions
 
     data, stimuli = setting
     inputs = first_rows(data, 64)
     gt = stimuli.images_tensor(inputs.nsd_ids)
     context = BuildContext(device="cpu", seed=0, subject=1)
-    decoder = spec.build(context, Variant(options=dataclasses.replace(spec.options(), steps=10)))
-    decoder.fit(data, stimuli)
-    recon = decoder.reconstruct(inputs)
+    recon = reconstructions(ci_comparison, spec.name, inputs.nsd_ids)
     floors = {"mean_image": MeanImageDecoder(context), "random": RandomDecoder(context)}
     for floor in floors.values():
         floor.fit(data, stimuli)
-    vd = decoder.backbone()
+    vd = load_backbone("minivd", "cpu")
     gt_embeds = clip_embeddings(vd, gt)
 
     def pixcorr(images: torch.Tensor) -> float:

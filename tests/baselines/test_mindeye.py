@@ -248,27 +248,26 @@ def _minivd_installed() -> bool:
 
 
 @pytest.mark.skipif(not _minivd_installed(), reason="MiniVD weights not installed")
-def test_mindeye_beats_the_reference_floors_on_ci_synthnsd(subject1) -> None:
-    """On the CI SynthNSD, through the shipped MiniVD (a random tiny VD cannot show learning): PixCorr above the
-    mean image, two-way identification in MiniVD's CLIP space above chance (`random`)."""
-    from baselines.mindeye import MindEyeDecoder
-    from baselines.mindeye.config import MindEyeOptions
+def test_mindeye_beats_the_reference_floors_on_ci_synthnsd(subject1, ci_comparison) -> None:
+    """On the CI SynthNSD, through the shipped MiniVD (a random tiny VD cannot show learning; the reconstructions of
+    the shared CI comparison, `tests/regression/ci_run.py`: 4 steps, best of 2): PixCorr above the mean image,
+    two-way identification in MiniVD's CLIP space above chance (`random`)."""
     from baselines.reference import MeanImageDecoder, RandomDecoder
+    from eval.backbone.shared import load_backbone
     from eval.metrics.identification import two_way_identification
     from eval.metrics.score import score_pixel_metrics
     from havir.identification import clip_embeddings
+    from tests.regression.ci_run import reconstructions
 
     data, stimuli = subject1
     inputs = rows(data, 48)
     gt = stimuli.images_tensor(inputs.nsd_ids)
     context = BuildContext(device="cpu", seed=0, subject=1)
-    mindeye = MindEyeDecoder(context, Variant(options=MindEyeOptions(steps=8, best_of=2)))
-    mindeye.fit(data, stimuli)
-    recon = mindeye.reconstruct(inputs)
+    recon = reconstructions(ci_comparison, "mindeye", inputs.nsd_ids)
     mean_image, random = MeanImageDecoder(context), RandomDecoder(context)
     for floor in (mean_image, random):
         floor.fit(data, stimuli)
-    vd = mindeye.backbone()
+    vd = load_backbone("minivd", "cpu")
     gt_embeds = clip_embeddings(vd, gt)
 
     def pixcorr(images: torch.Tensor) -> float:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from eval.backbone.locate import MINIVD_DIR
-from eval.decoders import BuildContext, TestInputs, Variant
+from eval.decoders import BuildContext, TestInputs
 from eval.metrics.score import score_pixel_metrics
 
 pytestmark = pytest.mark.skipif(
@@ -16,22 +16,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_havir_beats_the_reference_floors_on_ci_synthnsd(subject1) -> None:
+def test_havir_beats_the_reference_floors_on_ci_synthnsd(subject1, ci_comparison) -> None:
+    """The reconstructions of the shared CI comparison (`tests/regression/ci_run.py`: default options, 4 steps)."""
     from baselines.reference import MeanImageDecoder, RandomDecoder
+    from eval.backbone.shared import load_backbone
     from eval.metrics.identification import two_way_identification
-    from havir.decoder import HavirDecoder
     from havir.identification import clip_embeddings
+    from tests.regression.ci_run import reconstructions
 
     data, stimuli = subject1
     count = 64
     inputs = TestInputs(fmri=np.asarray(data.test_fmri[:count]), nsd_ids=np.asarray(data.test_ids[:count]))
     gt = stimuli.images_tensor(inputs.nsd_ids)
-    from havir.config import HavirOptions
 
     context = BuildContext(device="cpu", seed=0, subject=1)
-    havir = HavirDecoder(context, Variant(options=HavirOptions(steps=10)))
-    havir.fit(data, stimuli)
-    recon = havir.reconstruct(inputs)
+    recon = reconstructions(ci_comparison, "havir", inputs.nsd_ids)
     mean_image, random = MeanImageDecoder(context), RandomDecoder(context)
     for floor in (mean_image, random):
         floor.fit(data, stimuli)
@@ -39,7 +38,7 @@ def test_havir_beats_the_reference_floors_on_ci_synthnsd(subject1) -> None:
     def pixcorr(images: torch.Tensor) -> float:
         return float(np.mean(score_pixel_metrics(gt, images)["pixcorr"]))
 
-    vd = havir.backbone()
+    vd = load_backbone("minivd", "cpu")
     gt_embeds = clip_embeddings(vd, gt)
 
     def two_way(images: torch.Tensor) -> float:
