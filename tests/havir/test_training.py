@@ -144,5 +144,6 @@ def test_command_line_run_writes_results_with_brain_maps(havir_vd_dir, tmp_path,
     assert result["decoder"]["flags"]["inputs"] == "z+img" and result["decoder"]["flags"]["strength"] == 0.75
     for name in ("brainmap_structural", "brainmap_semantic", "brainmap_semantic_nifti"):
         assert (tmp_path / "results" / result["artifacts"][name]).resolve().is_file(), name
-    pages = [p.read_text() for p in tmp_path.rglob("*.html")]
-    assert pages and any(f'<img src="artifacts/{result_path.stem}/brainmap_semantic.png"' in p for p in pages)
+    # The run's decoder page (under decoders/) shows the brain map beside its results.
+    page = (tmp_path / "decoders" / f"{result_path.stem}.html").read_text()
+    assert f'src="../artifacts/{result_path.stem}/brainmap_semantic.png"' in page
