@@ -136,6 +136,7 @@ def test_cuda_without_a_gpu_is_refused() -> None:
     assert "--device cuda" in _one_line_error(_cli("--decoder", "random", "--device", "cuda"))
 
 
+@pytest.mark.slow  # three CI runs, about 35 s: run with -m slow
 def test_a_variant_is_added_beside_the_default_and_a_rerun_replaces_its_own_file(ci_run: Path, tmp_path: Path) -> None:
     """Another seed is another identity: a new file beside the others; the same identity replaces its own file."""
     import shutil
@@ -158,6 +159,7 @@ def test_a_variant_is_added_beside_the_default_and_a_rerun_replaces_its_own_file
     assert sorted(p.name for p in (out / "results").glob("*.json")) == sorted(after)
 
 
+@pytest.mark.slow  # two concurrent CI runs, about 33 s: run with -m slow
 def test_two_runs_of_one_identity_at_once_leave_one_valid_file(synth_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["--decoder", "mean_image", "--synth-preset", "ci", "--out", str(out)]

@@ -26,6 +26,7 @@ def _fit_command(vd_dir: Path, out: Path) -> list[str]:
     return ["-m", "havir.fit", "--synth-preset", "ci", "--subject", "1", "--out", str(out), *tiny_option_flags(vd_dir)]
 
 
+@pytest.mark.slow  # two processes, 25-35 s: run with -m slow
 def test_two_processes_train_the_model_one_process_trains(havir_vd_dir, synth_root, private_cache, tmp_path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "HAVIR_BENCH_CACHE": str(private_cache)}
     one, two = tmp_path / "one", tmp_path / "two"
