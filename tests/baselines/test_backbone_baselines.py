@@ -141,35 +141,10 @@ def test_baseline_beats_the_reference_floors_on_ci_synthnsd(spec: DecoderSpec, s
     """On the CI SynthNSD with MiniVD (the reconstructions of the shared CI comparison, `tests/regression/ci_run.py`:
     default options, 4 steps): PixCorr above the mean image, two-way identification (MiniVD's CLIP image space)
     above a random training image by 5 points."""
-    from baselines.reference import MeanImageDecoder, RandomDecoder
-    from eval.backbone.shared import load_backbone
-    from eval.metrics.identification import two_way_identification
-    from eval.metrics.score import score_pixel_metrics
-    from havir.identification import clip_embeddings
-    from tests.regression.ci_run import reconstructions
+    from tests.baselines.floors import scores_against_floors
 
     data, stimuli = setting
-    inputs = first_rows(data, 64)
-    gt = stimuli.images_tensor(inputs.nsd_ids)
-    context = BuildContext(device="cpu", seed=0, subject=1)
-    recon = reconstructions(ci_comparison, spec.name, inputs.nsd_ids)
-    floors = {"mean_image": MeanImageDecoder(context), "random": RandomDecoder(context)}
-    for floor in floors.values():
-        floor.fit(data, stimuli)
-    vd = load_backbone("minivd", "cpu")
-    gt_embeds = clip_embeddings(vd, gt)
-
-    def pixcorr(images: torch.Tensor) -> float:
-        return float(np.mean(score_pixel_metrics(gt, images)["pixcorr"]))
-
-    def two_way(images: torch.Tensor) -> float:
-        return float(two_way_identification(gt_embeds, clip_embeddings(vd, images), standardised=False).mean())
-
-    scores = {
-        spec.name: (pixcorr(recon), two_way(recon)),
-        "mean_image": pixcorr(floors["mean_image"].reconstruct(inputs)),
-        "random": two_way(floors["random"].reconstruct(inputs)),
-    }
+    scores = scores_against_floors(ci_comparison, spec.name, data, stimuli, first_rows(data, 64))
     assert scores[spec.name][0] > scores["mean_image"], scores
     assert scores[spec.name][1] > scores["random"] + 0.05, scores
 

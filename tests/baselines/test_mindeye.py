@@ -252,35 +252,9 @@ def test_mindeye_beats_the_reference_floors_on_ci_synthnsd(subject1, ci_comparis
     """On the CI SynthNSD, through the shipped MiniVD (a random tiny VD cannot show learning; the reconstructions of
     the shared CI comparison, `tests/regression/ci_run.py`: 4 steps, best of 2): PixCorr above the mean image,
     two-way identification in MiniVD's CLIP space above chance (`random`)."""
-    from baselines.reference import MeanImageDecoder, RandomDecoder
-    from eval.backbone.shared import load_backbone
-    from eval.metrics.identification import two_way_identification
-    from eval.metrics.score import score_pixel_metrics
-    from havir.identification import clip_embeddings
-    from tests.regression.ci_run import reconstructions
+    from tests.baselines.floors import scores_against_floors
 
     data, stimuli = subject1
-    inputs = rows(data, 48)
-    gt = stimuli.images_tensor(inputs.nsd_ids)
-    context = BuildContext(device="cpu", seed=0, subject=1)
-    recon = reconstructions(ci_comparison, "mindeye", inputs.nsd_ids)
-    mean_image, random = MeanImageDecoder(context), RandomDecoder(context)
-    for floor in (mean_image, random):
-        floor.fit(data, stimuli)
-    vd = load_backbone("minivd", "cpu")
-    gt_embeds = clip_embeddings(vd, gt)
-
-    def pixcorr(images: torch.Tensor) -> float:
-        return float(np.mean(score_pixel_metrics(gt, images)["pixcorr"]))
-
-    def two_way(images: torch.Tensor) -> float:
-        return float(two_way_identification(gt_embeds, clip_embeddings(vd, images), standardised=False).mean())
-
-    scores = {
-        "mindeye": (pixcorr(recon), two_way(recon)),
-        "mean_image": pixcorr(mean_image.reconstruct(inputs)),
-        "random": two_way(random.reconstruct(inputs)),
-    }
-    print(scores)
+    scores = scores_against_floors(ci_comparison, "mindeye", data, stimuli, rows(data, 48))
     assert scores["mindeye"][0] > scores["mean_image"], scores
     assert scores["mindeye"][1] > scores["random"] + 0.05, scores
