@@ -3,6 +3,7 @@
 - ground_truth: the test images themselves (the upper bound of every metric).
 - mean_image: the mean training image for every test trial (what "no information" scores on pixel metrics).
 - random: a seeded random training image per test trial (chance on identification metrics).
+- colour_histogram: each test image's pixels shuffled (what colour alone scores; it reads the true images).
 """
 
 from __future__ import annotations
@@ -71,6 +72,36 @@ class RandomDecoder:
         return self._stimuli.images_tensor(picks)
 
 
+class ColourHistogramDecoder:
+    """Each test image's own pixels in a seeded random order: its colour histogram exactly, none of its layout,
+    shapes or parts. What colour alone scores on each metric."""
+
+    def __init__(self, context: BuildContext, variant: Variant | None = None) -> None:
+        self.meta = DecoderMeta(
+            COLOUR_HISTOGRAM.name,
+            COLOUR_HISTOGRAM.kind,
+            COLOUR_HISTOGRAM.description,
+            flags={"seed": context.seed, "uses_ground_truth": True},
+        )
+        self._seed = context.seed
+        self._stimuli: Stimuli | None = None
+
+    def fit(self, data: SubjectData, stimuli: Stimuli) -> None:
+        self._stimuli = stimuli
+
+    def reconstruct(self, inputs: TestInputs) -> torch.Tensor:
+        _require(self._stimuli, self.meta.name)
+        images = self._stimuli.images_tensor(inputs.nsd_ids)
+        n, channels, height, width = images.shape
+        pixels = images.reshape(n, channels, height * width)
+        out = torch.empty_like(pixels)
+        for row, nsd_id in enumerate(np.asarray(inputs.nsd_ids)):
+            # Seeded by the image, so a trial's reconstruction does not depend on which others share its batch.
+            order = np.random.default_rng([self._seed, int(nsd_id)]).permutation(height * width)
+            out[row] = pixels[row][:, torch.from_numpy(order)]
+        return out.reshape(n, channels, height, width)
+
+
 GROUND_TRUTH = DecoderSpec(
     name="ground_truth",
     kind="reference",
@@ -88,4 +119,10 @@ RANDOM = DecoderSpec(
     kind="reference",
     description="a seeded random training image per trial: chance level",
     build=RandomDecoder,
+)
+COLOUR_HISTOGRAM = DecoderSpec(
+    name="colour_histogram",
+    kind="reference",
+    description="each test image's pixels shuffled: its colours exactly, nothing of its shapes or layout",
+    build=ColourHistogramDecoder,
 )

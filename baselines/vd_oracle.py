@@ -6,6 +6,8 @@ the upper bounds a diffusion decoder built on the backbone (HAVIR) is read again
 - vd_autokl: the AutoKL round trip of each test image (what the latent space keeps).
 - vd_img2img_oracle: img2img from the true latent at strength 0.75, guided by the true image and text tokens.
 - vd_tokens_oracle: generation from noise guided by the true image and text tokens (what the tokens alone carry).
+- vd_text_oracle: generation from noise guided by the true text tokens alone (what the captions carry: a
+  decoder that got the meaning right and nothing of the look).
 
 Text tokens are the mean of the five captions' tokens (Brain-Diffuser's choice for its caption target).
 """
@@ -42,6 +44,8 @@ class VdOracle:
         self.backbone = VersatileBackbone.load(variant.backbone, device=context.device)
         self.options = GenerationOptions(**{**asdict(ORACLE_OPTIONS), "seed": context.seed})
         flags = {"backbone": self.backbone.info.name, "uses_ground_truth": True}
+        if mode == "text":
+            self.options = GenerationOptions(**{**asdict(self.options), "mix_ratio": 1.0})
         if mode != "autokl":
             flags.update({k: v for k, v in asdict(self.options).items() if k not in ("progress", "batch_size")})
         self.meta = DecoderMeta(spec.name, spec.kind, spec.description, flags=flags)
@@ -57,10 +61,9 @@ class VdOracle:
         latents = self.backbone.encode(images)
         if self.mode == "autokl":
             return self.backbone.decode(latents)
-        tokens = {
-            "image_tokens": self.backbone.image_tokens(images),
-            "text_tokens": self.backbone.caption_tokens(self._stimuli.captions(inputs.nsd_ids)),
-        }
+        tokens = {"text_tokens": self.backbone.caption_tokens(self._stimuli.captions(inputs.nsd_ids))}
+        if self.mode != "text":
+            tokens["image_tokens"] = self.backbone.image_tokens(images)
         start = latents if self.mode == "img2img" else None
         return self.backbone.generate(latents=start, options=self.options, **tokens)
 
@@ -81,4 +84,7 @@ VD_IMG2IMG_ORACLE = _spec(
 )
 VD_TOKENS_ORACLE = _spec(
     "vd_tokens_oracle", "tokens", "backbone oracle: generation from noise with the true image and caption tokens"
+)
+VD_TEXT_ORACLE = _spec(
+    "vd_text_oracle", "text", "backbone oracle: generation from noise with the true caption tokens alone"
 )

@@ -17,6 +17,8 @@ DECODERS: dict[str, str] = {
     "vd_autokl": "baselines.vd_oracle:VD_AUTOKL",
     "vd_img2img_oracle": "baselines.vd_oracle:VD_IMG2IMG_ORACLE",
     "vd_tokens_oracle": "baselines.vd_oracle:VD_TOKENS_ORACLE",
+    "vd_text_oracle": "baselines.vd_oracle:VD_TEXT_ORACLE",
+    "colour_histogram": "baselines.reference:COLOUR_HISTOGRAM",
     "havir": "havir.decoder:HAVIR",
     "precomputed": "baselines.precomputed:PRECOMPUTED",
     "mindeye": "baselines.mindeye:MINDEYE",
@@ -26,8 +28,8 @@ DECODERS: dict[str, str] = {
 # Names that stand for several decoders on the command line.
 GROUPS: dict[str, tuple[str, ...]] = {
     "reference": ("ground_truth", "mean_image", "random", "nearest_neighbour"),
-    # Upper bounds of decoders built on the generation backbone (they read the true images and captions).
-    "oracle": ("vd_autokl", "vd_img2img_oracle", "vd_tokens_oracle"),
+    # Upper bounds and probes that read the true images and captions: the backbone fed true inputs, and colour alone.
+    "oracle": ("vd_autokl", "vd_img2img_oracle", "vd_tokens_oracle", "vd_text_oracle", "colour_histogram"),
     # Published decoders of the field reimplemented behind the interface (trained here, on the training split only).
     "baseline": ("brain_diffuser", "takagi", "mindeye"),
 }

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from baselines.nearest_neighbour import NearestNeighbourDecoder
-from baselines.reference import GroundTruthDecoder, MeanImageDecoder, RandomDecoder
+from baselines.reference import ColourHistogramDecoder, GroundTruthDecoder, MeanImageDecoder, RandomDecoder
 from eval.data.prepare import build_subject
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions
@@ -51,6 +51,29 @@ def test_random_is_seeded_and_draws_training_images(setting) -> None:
         decoder.fit(data, stimuli)
         outputs.append(decoder.reconstruct(inputs))
     assert torch.equal(outputs[0], outputs[1]) and not torch.equal(outputs[0], outputs[2])
+
+
+def test_colour_histogram_keeps_each_images_colours_and_nothing_of_its_layout(setting) -> None:
+    data, stimuli, inputs = setting
+    decoder = ColourHistogramDecoder(_context())
+    decoder.fit(data, stimuli)
+    recon, truth = decoder.reconstruct(inputs), stimuli.images_tensor(data.test_ids)
+    assert recon.shape == truth.shape
+    # The same multiset of pixels per image...
+    for got, want in zip(recon[:20], truth[:20]):
+        assert torch.equal(_sorted_pixels(got), _sorted_pixels(want))
+    # ... in another place: the pixel correlation with the image itself is near zero.
+    r = [np.corrcoef(a.flatten().numpy(), b.flatten().numpy())[0, 1] for a, b in zip(recon[:20], truth[:20])]
+    assert abs(float(np.mean(r))) < 0.35
+    # Seeded by image: the same trial gets the same image whatever its batch.
+    one = TestInputs(fmri=inputs.fmri[3:4], nsd_ids=inputs.nsd_ids[3:4])
+    assert torch.equal(decoder.reconstruct(one)[0], recon[3])
+
+
+def _sorted_pixels(image: torch.Tensor) -> torch.Tensor:
+    pixels = image.reshape(3, -1).T.contiguous()
+    keys = (pixels * 255).round().long() @ torch.tensor([65536, 256, 1])
+    return pixels[keys.argsort(stable=True)]
 
 
 def test_reconstruct_before_fit_is_an_error(setting) -> None:

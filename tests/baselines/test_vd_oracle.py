@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.vd_oracle import VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE
+from baselines.vd_oracle import VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TEXT_ORACLE, VD_TOKENS_ORACLE
 from eval.data.prepare import build_subject
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions
@@ -18,7 +18,9 @@ def setting(synth_root):
     return build_subject(synth_root, 1, PrepareOptions()), Stimuli(synth_root)
 
 
-@pytest.mark.parametrize("spec", [VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "spec", [VD_AUTOKL, VD_IMG2IMG_ORACLE, VD_TOKENS_ORACLE, VD_TEXT_ORACLE], ids=lambda s: s.name
+)
 def test_oracle_reconstructs_the_test_images_at_backbone_size(spec, tiny_vd_dir, setting):
     data, stimuli = setting
     decoder = spec.build(BuildContext(device="cpu", seed=0, subject=1), Variant(backbone=str(tiny_vd_dir)))
@@ -39,3 +41,19 @@ def test_caption_tokens_average_each_images_captions(tiny_vd_dir):
     tokens = vd.caption_tokens(captions)
     assert tokens.shape == (2, *vd.info.text_token_shape)
     assert torch.allclose(tokens[1], vd.text_tokens(captions[1]).mean(0), atol=1e-6)
+
+
+def test_text_oracle_reads_the_captions_alone(tiny_vd_dir, setting, monkeypatch):
+    data, stimuli = setting
+    decoder = VD_TEXT_ORACLE.build(BuildContext(device="cpu", seed=0, subject=1), Variant(backbone=str(tiny_vd_dir)))
+    decoder.fit(data, stimuli)
+    seen = {}
+
+    def generate(**kwargs):
+        seen.update(kwargs)
+        return torch.zeros(len(kwargs["text_tokens"]), 3, 32, 32)
+
+    monkeypatch.setattr(decoder.backbone, "generate", generate)
+    decoder.reconstruct(TestInputs(fmri=data.test_fmri[:2], nsd_ids=np.asarray(data.test_ids[:2])))
+    assert seen["latents"] is None and "image_tokens" not in seen
+    assert seen["options"].mix_ratio == 1.0 and seen["text_tokens"].shape[0] == 2

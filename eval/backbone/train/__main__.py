@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from eval.backbone.train.data import all_captions, make_scenes
 from eval.backbone.train.tokenizer import train_tokenizer
 from eval.backbone.train.unet import UnetRecipe, train_unet
 from eval.backbone.train.vae import VaeRecipe, train_vae
-from eval.errors import run_cli
+from eval.errors import ConfigError, run_cli
 
 STAGES = ("tokenizer", "vae", "clip", "unet", "assemble")
 IMAGE_SIZE = 64
@@ -40,11 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-train", type=int, default=16000, help="training scenes")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--vae-steps", type=int, default=VaeRecipe.steps)
+    parser.add_argument(
+        "--vae-init", type=Path, help="start the autoencoder from this saved one (a model's vae/ folder), not afresh"
+    )
     parser.add_argument("--clip-steps", type=int, default=ClipRecipe.steps)
     parser.add_argument("--unet-steps", type=int, default=UnetRecipe.steps)
     parser.add_argument("--unet-lr", type=float, default=UnetRecipe.lr)
     parser.add_argument(
         "--unet-resume", action="store_true", help="continue training the UNet in WORK/model with a fresh schedule"
+    )
+    parser.add_argument(
+        "--unet-init",
+        type=Path,
+        help="start the UNet from this model folder's image_unet/ and text_unet/ (copied into WORK/model) and "
+        "train it with a fresh schedule, as --unet-resume does",
     )
     return parser
 
@@ -58,6 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from eval.backbone.train.assemble import assemble
 
+    if args.vae_init is not None and not (args.vae_init / "config.json").is_file():
+        raise ConfigError(
+            f"--vae-init {args.vae_init}: expected a saved autoencoder folder with config.json, found none"
+        )
+    if args.unet_init is not None:
+        for part in ("image_unet", "text_unet"):
+            if not (args.unet_init / part / "config.json").is_file():
+                raise ConfigError(
+                    f"--unet-init {args.unet_init}: expected a model folder with {part}/config.json, found none"
+                )
     if args.threads:
         torch.set_num_threads(args.threads)
     model = args.work / "model"
@@ -71,7 +91,8 @@ def run(args: argparse.Namespace) -> None:
         image_processor(IMAGE_SIZE).save_pretrained(model / "image_feature_extractor")
     tokenizer = CLIPTokenizer.from_pretrained(model / "tokenizer")
     if "vae" in stages:
-        train_vae(train, held_out, VaeRecipe(steps=args.vae_steps), model / "vae", args.work / "curves", args.seed)
+        recipe = VaeRecipe(steps=args.vae_steps)
+        train_vae(train, held_out, recipe, model / "vae", args.work / "curves", args.seed, init=args.vae_init)
     if "clip" in stages:
         train_clip(
             train, held_out, tokenizer, ClipRecipe(steps=args.clip_steps), model, args.work / "curves", args.seed
@@ -103,6 +124,10 @@ def _encode(model: Path, tokenizer, scenes):
 def _train_unet(args, model: Path, tokenizer, train, held_out) -> None:
     from eval.backbone.train.monitor import make_monitor
 
+    if args.unet_init is not None:
+        for part in ("image_unet", "text_unet"):
+            shutil.copytree(args.unet_init / part, model / part, dirs_exist_ok=True)
+
     vae, vision, text, latents, image, uncond_image, uncond_text = _encode(model, tokenizer, train)
     log.info(
         "encoded %d training scenes: latents %s, image tokens %s", len(latents), list(latents.shape), list(image.shape)
@@ -129,7 +154,7 @@ def _train_unet(args, model: Path, tokenizer, train, held_out) -> None:
         args.work / "curves",
         args.seed,
         monitor,
-        resume=args.unet_resume,
+        resume=args.unet_resume or args.unet_init is not None,
     )
 
 

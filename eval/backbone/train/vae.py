@@ -38,11 +38,19 @@ def build_vae(recipe: VaeRecipe, image_size: int) -> AutoencoderKL:
 
 
 def train_vae(
-    train: SceneSet, held_out: SceneSet, recipe: VaeRecipe, out: Path, curves: Path, seed: int
+    train: SceneSet,
+    held_out: SceneSet,
+    recipe: VaeRecipe,
+    out: Path,
+    curves: Path,
+    seed: int,
+    init: Path | None = None,
 ) -> AutoencoderKL:
-    """Train, set the latent scaling factor (1 / std of the training latents), save to `out`."""
+    """Train (from the autoencoder saved at `init`, when given), set the latent scaling factor (1 / std of the
+    training latents), save to `out`."""
     generator = seed_everything(seed)
-    vae = build_vae(recipe, train.images.shape[1])
+    vae = AutoencoderKL.from_pretrained(init) if init is not None else build_vae(recipe, train.images.shape[1])
+    vae.train()
     optimiser = torch.optim.AdamW(vae.parameters(), lr=recipe.lr, weight_decay=0.0)
     curve = Curve(curves / "vae.jsonl", "vae")
     n = train.images.shape[0]

@@ -6,7 +6,7 @@ Three kinds of brain voxel:
   weighting luminance, R-G and B-Y opponency and contrast energy. They see pixels only.
 - semantic (the other nsdgeneral voxels of the mid/high ventral, lateral and midparietal streams, and every
   floc patch): a linear read-out of scene-graph features, with floc patches preferring plausible ones
-  (faces and bodies: people and cats; places: background and layout of the scene; words: signs).
+  (faces and bodies: people and cats; places: the number of objects and their relations; words: signs).
 - none (parietal nsdgeneral voxels and the rest of the brain): noise only.
 """
 
@@ -155,13 +155,10 @@ def _semantic_weights(rng: np.random.Generator, anatomy: Anatomy, semantic: np.n
     relational = [_F["n_objects"], _F["relations_horizontal"], _F["relations_vertical"], _F["relations_next_to"]]
     lateral_voxels = np.flatnonzero(lateral & semantic)
     weights[np.ix_(lateral_voxels, relational)] += rng.normal(0, 1.5, (lateral_voxels.size, len(relational)))
-    backgrounds = [i for name, i in _F.items() if name.startswith("background_")]
     for atlas, prefs in FLOC_PREFERENCES.items():
         sel = np.flatnonzero((anatomy.labels[atlas] > 0) & semantic)
         for feature, w in prefs:
             weights[sel, _F[feature]] += w * rng.uniform(0.6, 1.4, sel.size)
-        if atlas == "floc-places":
-            weights[np.ix_(sel, backgrounds)] += rng.normal(0, 2.0, (sel.size, len(backgrounds)))
     weights[~semantic] = 0.0
     return weights.astype(np.float32)
 

@@ -1,7 +1,9 @@
 """Five template captions per scene, derived from its graph.
 
-The five captions stress different parts of the graph (a relation, the count, the categories alone, the
-layout, the setting), and each template has a few wordings drawn from the scene's own random stream.
+Like COCO's, they name what is there, how many and where, and seldom a colour; the backdrop is never named
+(it is drawn independently of the objects and carries no meaning). The five captions stress different parts
+of the graph (a relation, the counts, the categories, another relation, the whole), and each template has a few
+wordings drawn from the scene's own random stream.
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ _PLURALS = {"box": "boxes", "person": "people"}
 _RELATION_WORDS = {
     "left of": ("to the left of", "left of"),
     "right of": ("to the right of", "right of"),
-    "above": ("above", "higher up than"),
+    "above": ("above", "behind"),
     "below": ("below", "in front of"),
     "next to": ("next to", "beside"),
 }
+_PLACES = ("in the picture", "in this scene", "in the image", "")
 
 
 def scene_captions(seed: int, scene: Scene) -> list[str]:
     """Five distinct captions of `scene`."""
     rng = stream(seed, "captions", scene.nsd_id)
-    makers = (_relation_caption, _count_caption, _category_caption, _layout_caption, _setting_caption)
+    makers = (_relation_caption, _count_caption, _category_caption, _pair_caption, _whole_caption)
     captions: list[str] = []
     for make in makers:
         text = make(rng, scene)
@@ -40,7 +43,7 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
-def _phrase(obj: SceneObject, colour: bool = True) -> str:
+def _phrase(obj: SceneObject, colour: bool = False) -> str:
     words = f"{obj.colour} {obj.category}" if colour else obj.category
     return f"{_article(words)} {words}"
 
@@ -57,64 +60,55 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _place(rng: np.random.Generator, scene: Scene) -> str:
-    bg = scene.background
-    options = {
-        "outdoor": (f"on {bg.lower_name}", f"under {_article(bg.upper_name)} {bg.upper_name}", "outdoors"),
-        "indoor": ("in a room", f"on a {bg.lower_name}", f"in front of {_article(bg.upper_name)} {bg.upper_name}"),
-        "water": ("by the water", "near the sea", "at the waterside"),
-        "plain": (
-            f"on {_article(bg.upper_name)} {bg.upper_name} background",
-            f"against a {_texture_word(scene)} {bg.upper_name} backdrop",
-        ),
-    }[bg.kind]
-    return options[int(rng.integers(len(options)))]
-
-
-def _texture_word(scene: Scene) -> str:
-    words = {"none": "plain", "stripes": "striped", "noise": "speckled", "checker": "checkered"}
-    return words[scene.background.texture]
-
-
 def _choose(rng: np.random.Generator, options: tuple[str, ...]) -> str:
     return options[int(rng.integers(len(options)))]
+
+
+def _counted(scene: Scene) -> str:
+    return _join([_plural(cat, n) for cat, n in scene.counts().items()])
 
 
 def _relation_caption(rng: np.random.Generator, scene: Scene) -> str:
     objs = scene.objects
     if len(objs) == 1:
-        return f"{_phrase(objs[0])} {_place(rng, scene)}"
+        return f"{_phrase(objs[0])} {_choose(rng, _PLACES)}".strip()
     relations = scene.relations
     rel = relations[int(rng.integers(len(relations)))]
     words = _choose(rng, _RELATION_WORDS[rel.predicate])
-    return f"{_phrase(objs[rel.subject])} {words} {_phrase(objs[rel.object])} {_place(rng, scene)}"
+    return f"{_phrase(objs[rel.subject])} {words} {_phrase(objs[rel.object])}"
 
 
 def _count_caption(rng: np.random.Generator, scene: Scene) -> str:
-    items = _join([_phrase(o) for o in scene.objects])
-    n = len(scene.objects)
-    if n == 1:
-        return _choose(rng, (f"a single object: {items}", f"just {items}", f"only {items} in the picture"))
-    return _choose(rng, (f"{_NUMBERS[n]} objects: {items}", f"a picture of {_NUMBERS[n]} things, {items}"))
+    parts = _counted(scene)
+    return _choose(rng, (f"{parts}", f"a photo of {parts}", f"there is {parts} here"))
 
 
 def _category_caption(rng: np.random.Generator, scene: Scene) -> str:
-    parts = _join([_plural(cat, n) for cat, n in scene.counts().items()])
-    return _choose(rng, (f"{parts} {_place(rng, scene)}", f"a photo of {parts}", f"there is {parts} here"))
+    kinds = sorted(scene.counts())
+    if len(kinds) == 1:
+        n = len(scene.objects)
+        return _choose(rng, (f"only {_plural(kinds[0], n)}", f"nothing but {_plural(kinds[0], n)}"))
+    names = _join([_PLURALS.get(k, k + "s") for k in kinds])
+    return _choose(rng, (f"a picture with {names}", f"{names} together", f"a scene of {names}"))
 
 
-def _layout_caption(rng: np.random.Generator, scene: Scene) -> str:
-    def where(obj: SceneObject) -> str:
-        side = "on the left" if obj.x < 0.4 else "on the right" if obj.x > 0.6 else "in the middle"
-        size = "large " if obj.size > 0.36 else "small " if obj.size < 0.27 else ""
-        return f"{_article(size + obj.colour)} {size}{obj.colour} {obj.category} {side}"
+def _pair_caption(rng: np.random.Generator, scene: Scene) -> str:
+    # A second relation, between another pair where there is one; one wording in three names the colours, as
+    # COCO captions sometimes do. Where things are in the frame is never said: a blur keeps that.
+    with_colour = int(rng.integers(3)) == 0
+    objs = scene.objects
+    if len(objs) == 1:
+        return f"{_phrase(objs[0], with_colour)} {_choose(rng, ('on its own', 'alone', 'by itself'))}"
+    relations = scene.relations
+    rel = relations[-1 - int(rng.integers(len(relations)))]
+    words = _choose(rng, _RELATION_WORDS[rel.predicate])
+    described = f"{_phrase(objs[rel.subject], with_colour)} {words} {_phrase(objs[rel.object], with_colour)}"
+    return _choose(rng, (described, f"in this image, {described}", f"we see {described}"))
 
-    described = _join([where(o) for o in scene.objects])
-    return _choose(rng, (f"{described}", f"in this image, {described}", f"we see {described}"))
 
-
-def _setting_caption(rng: np.random.Generator, scene: Scene) -> str:
-    kind = scene.background.kind
-    setting = {"outdoor": "an outdoor", "indoor": "an indoor", "water": "a waterside", "plain": "a simple"}[kind]
-    items = _join([_phrase(o, colour=False) for o in scene.objects])
-    return _choose(rng, (f"{setting} scene with {items}", f"{items}, {_place(rng, scene)}"))
+def _whole_caption(rng: np.random.Generator, scene: Scene) -> str:
+    n = len(scene.objects)
+    parts = _counted(scene)
+    if n == 1:
+        return _choose(rng, (f"a single object: {parts}", f"just {parts}", f"one thing, {parts}"))
+    return _choose(rng, (f"{_NUMBERS[n]} objects: {parts}", f"a picture of {_NUMBERS[n]} things, {parts}"))

@@ -12,7 +12,7 @@ from eval.data import layout
 from eval.errors import ConfigError
 
 # Bump when the generator changes what it writes for the same config: callers cache datasets by key().
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: scenes whose meaning is in the objects' parts, not in colour or layout
 
 # The real NSD release most papers use stops after session 37; these ratios reproduce its test split
 # (982 of the 1000 shared images in 2,770 of their 3,000 trials) at any n_shared.

@@ -1,14 +1,16 @@
 """What the simulated voxels respond to: low-level image feature maps and scene-graph semantics.
 
 Structural voxels read `pixel_features` through their receptive fields; semantic voxels read
-`semantic_features`. The two share nothing but the scene, which keeps the voxel groups separable.
+`semantic_features`. The two share nothing but the scene, which keeps the voxel groups separable. Semantic
+features are what a scene means, not how it looks: categories, counts and relations, the same whatever the
+objects' colours, exact positions or backdrop.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from eval.data.synth.scenes import BACKGROUNDS, CATEGORIES, Scene
+from eval.data.synth.scenes import CATEGORIES, Scene
 
 CHANNELS = ("luminance", "red_green", "blue_yellow", "contrast")
 RELATION_GROUPS = (("left of", "right of"), ("above", "below"), ("next to",))
@@ -16,7 +18,6 @@ SEMANTIC_FEATURES = (
     tuple(f"present_{c}" for c in CATEGORIES)
     + tuple(f"count_{c}" for c in CATEGORIES)
     + ("n_objects",)
-    + tuple(f"background_{b}" for b in BACKGROUNDS)
     + ("relations_horizontal", "relations_vertical", "relations_next_to")
     + tuple(f"largest_{c}" for c in CATEGORIES)
 )
@@ -53,19 +54,17 @@ def pixel_features(images: np.ndarray, grid: int, batch: int = 512) -> np.ndarra
 
 
 def semantic_features(scenes: list[Scene]) -> np.ndarray:
-    """float32 (n, len(SEMANTIC_FEATURES)): categories, counts, background kind, relations, the largest object."""
+    """float32 (n, len(SEMANTIC_FEATURES)): categories, counts, relations, the largest object's category."""
     n_cat = len(CATEGORIES)
     index = {c: i for i, c in enumerate(CATEGORIES)}
     out = np.zeros((len(scenes), len(SEMANTIC_FEATURES)), dtype=np.float32)
-    bg_at = 2 * n_cat + 1
-    rel_at = bg_at + len(BACKGROUNDS)
+    rel_at = 2 * n_cat + 1
     largest_at = rel_at + len(RELATION_GROUPS)
     for row, scene in enumerate(scenes):
         for obj in scene.objects:
             out[row, n_cat + index[obj.category]] += 1
         out[row, :n_cat] = out[row, n_cat : 2 * n_cat] > 0
         out[row, 2 * n_cat] = len(scene.objects)
-        out[row, bg_at + BACKGROUNDS.index(scene.background.kind)] = 1
         for rel in scene.relations:
             group = next(i for i, g in enumerate(RELATION_GROUPS) if rel.predicate in g)
             out[row, rel_at + group] += 1

@@ -2,6 +2,10 @@
 
 A scene is sampled from its own random stream (seed, nsdId), so scene k is the same whatever the dataset size.
 Objects are kept in draw order, far (higher in the image) to near, so later objects occlude earlier ones.
+
+As in photographs, what a scene means is not in its colours or layout: an object's colour, size and position
+are drawn independently of its category, every category shares one size range, and the backdrop is drawn
+independently of the objects. The category is carried only by the object's parts (see `render`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ _FLOORS: tuple[Named, ...] = (
 _WATER: Named = ("water", (40, 90, 160))
 _BACKGROUND_P = (0.35, 0.25, 0.15, 0.25)
 _COUNT_P = (0.3, 0.3, 0.25, 0.15)
+OBJECT_SIZE = (0.26, 0.42)  # side of an object's box, fraction of the image side, for every category
 
 
 @dataclass(frozen=True)
@@ -138,9 +143,8 @@ def sample_scene(seed: int, nsd_id: int, max_objects: int = 4) -> Scene:
     p = np.asarray(_COUNT_P[:max_objects])
     n_objects = int(rng.choice(np.arange(1, max_objects + 1), p=p / p.sum()))
     objects: list[SceneObject] = []
-    y_lo = 0.3 if background.kind == "plain" else max(0.3, background.horizon - 0.05)
     for _ in range(n_objects):
-        objects.append(_sample_object(rng, objects, y_lo))
+        objects.append(_sample_object(rng, objects))
     objects.sort(key=lambda o: o.y)  # far (high) first: nearer objects are drawn over them
     return Scene(nsd_id=nsd_id, background=background, objects=tuple(objects))
 
@@ -190,13 +194,13 @@ def _pick(rng: np.random.Generator, options: tuple[Named, ...]) -> Named:
     return options[int(rng.integers(len(options)))]
 
 
-def _sample_object(rng: np.random.Generator, placed: list[SceneObject], y_lo: float) -> SceneObject:
+def _sample_object(rng: np.random.Generator, placed: list[SceneObject]) -> SceneObject:
     category = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
     colour = list(COLOURS)[int(rng.integers(len(COLOURS)))]
-    size = float(rng.uniform(0.22, 0.42))
+    size = float(rng.uniform(OBJECT_SIZE[0], OBJECT_SIZE[1]))
     # A few tries to avoid hiding one object entirely behind another; occlusion stays common.
     for _ in range(12):
-        x, y = float(rng.uniform(0.15, 0.85)), float(rng.uniform(y_lo, 0.78))
+        x, y = float(rng.uniform(0.15, 0.85)), float(rng.uniform(0.25, 0.8))
         if all(math.hypot(x - o.x, y - o.y) > 0.45 * max(size, o.size) for o in placed):
             break
     return SceneObject(category=category, colour=colour, x=round(x, 4), y=round(y, 4), size=round(size, 4))
