@@ -251,10 +251,13 @@ def _minivd_installed() -> bool:
 def test_mindeye_beats_the_reference_floors_on_ci_synthnsd(subject1, ci_comparison) -> None:
     """On the CI SynthNSD, through the shipped MiniVD (a random tiny VD cannot show learning; the reconstructions of
     the shared CI comparison, `tests/regression/ci_run.py`: 4 steps, best of 2): PixCorr above the mean image,
-    two-way identification in MiniVD's CLIP space above chance (`random`)."""
+    two-way identification in MiniVD's CLIP space above chance (`random`).
+
+    All 196 test images: in SynthNSD's format-2 world identification needs the objects' parts, which 4 steps at
+    32 px recover only a little (about 58% against 50%), so 48 images were too few to tell it from chance."""
     from tests.baselines.floors import scores_against_floors
 
     data, stimuli = subject1
-    scores = scores_against_floors(ci_comparison, "mindeye", data, stimuli, rows(data, 48))
+    scores = scores_against_floors(ci_comparison, "mindeye", data, stimuli, rows(data, len(data.test_ids)))
     assert scores["mindeye"][0] > scores["mean_image"], scores
-    assert scores["mindeye"][1] > scores["random"] + 0.05, scores
+    assert scores["mindeye"][1] > max(scores["random"], 0.5) + 0.03, scores
