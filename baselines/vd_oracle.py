@@ -42,10 +42,10 @@ class VdOracle:
 
         self.mode = mode
         self.backbone = VersatileBackbone.load(variant.backbone, device=context.device)
-        self.options = GenerationOptions(**{**asdict(ORACLE_OPTIONS), "seed": context.seed})
+        # The text oracle gives the text condition all the weight: there is no image condition to mix with.
+        mix_ratio = 1.0 if mode == "text" else ORACLE_OPTIONS.mix_ratio
+        self.options = GenerationOptions(**{**asdict(ORACLE_OPTIONS), "seed": context.seed, "mix_ratio": mix_ratio})
         flags = {"backbone": self.backbone.info.name, "uses_ground_truth": True}
-        if mode == "text":
-            self.options = GenerationOptions(**{**asdict(self.options), "mix_ratio": 1.0})
         if mode != "autokl":
             flags.update({k: v for k, v in asdict(self.options).items() if k not in ("progress", "batch_size")})
         self.meta = DecoderMeta(spec.name, spec.kind, spec.description, flags=flags)
@@ -57,14 +57,17 @@ class VdOracle:
     def reconstruct(self, inputs: TestInputs) -> torch.Tensor:
         if self._stimuli is None:
             raise HarnessError(f"decoder '{self.meta.name}': reconstruct() called before fit()")
+        if self.mode == "text":  # the captions alone, from noise: the images are never read
+            text_tokens = self.backbone.caption_tokens(self._stimuli.captions(inputs.nsd_ids))
+            return self.backbone.generate(latents=None, text_tokens=text_tokens, options=self.options)
         images = backbone_images(self._stimuli.images_tensor(inputs.nsd_ids), self.backbone.info.image_size)
-        latents = self.backbone.encode(images)
         if self.mode == "autokl":
-            return self.backbone.decode(latents)
-        tokens = {"text_tokens": self.backbone.caption_tokens(self._stimuli.captions(inputs.nsd_ids))}
-        if self.mode != "text":
-            tokens["image_tokens"] = self.backbone.image_tokens(images)
-        start = latents if self.mode == "img2img" else None
+            return self.backbone.decode(self.backbone.encode(images))
+        tokens = {
+            "image_tokens": self.backbone.image_tokens(images),
+            "text_tokens": self.backbone.caption_tokens(self._stimuli.captions(inputs.nsd_ids)),
+        }
+        start = self.backbone.encode(images) if self.mode == "img2img" else None  # from noise otherwise
         return self.backbone.generate(latents=start, options=self.options, **tokens)
 
 

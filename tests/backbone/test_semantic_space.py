@@ -20,6 +20,7 @@ from eval.data.synth.scenes import sample_scene
 from eval.decoders import BuildContext, TestInputs
 from eval.metrics.identification import two_way_identification
 from eval.metrics.seeded import MINIVD_DIR
+from eval.pipeline import quantise
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +50,14 @@ def test_caption_only_decoder_beats_colour_histogram_decoder_on_clip(synth_root,
     ids = np.asarray(data.test_ids)  # all 196 CI test images: the two differ by a few points
     inputs = TestInputs(fmri=data.test_fmri, nsd_ids=ids)
     context = BuildContext(device="cpu", seed=0, subject=1)
-    truth = _uint8(stimuli.images_tensor(ids))
+    truth = quantise(stimuli.images_tensor(ids))
     scores = {}
     for spec in (VD_TEXT_ORACLE, COLOUR_HISTOGRAM):
         decoder = spec.build(context, spec.default_variant())
         decoder.fit(data, stimuli)
-        recon = _uint8(decoder.reconstruct(inputs))
+        recon = quantise(decoder.reconstruct(inputs))
         scores[spec.name] = float(
             two_way_identification(space.embed(truth), space.embed(recon), standardised=False).mean()
         )
     # On the default test set (982 images, the harness's CLIP metric): 61.1% against 57.6%.
     assert scores["vd_text_oracle"] > scores["colour_histogram"] + 0.02, scores
-
-
-def _uint8(images) -> np.ndarray:
-    """[n, 3, H, W] in [0, 1] as uint8 (n, H, W, 3), as the harness stores reconstructions."""
-    return images.mul(255).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()

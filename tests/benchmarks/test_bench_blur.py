@@ -19,6 +19,7 @@ from eval.data.source import embedded_synthnsd
 from eval.data.stimuli import Stimuli
 from eval.data.subject import PrepareOptions
 from eval.metrics.seeded import MINIVD_DIR
+from eval.pipeline import quantise
 
 FIGURES = {"at_most": {8: 0.65}, "at_least": {32: 0.90}}
 
@@ -28,8 +29,7 @@ def test_images(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     cache = tmp_path_factory.mktemp("bench-cache")
     root = embedded_synthnsd(Cache(cache), preset="default").root
     data = load_subject(root, 1, PrepareOptions(), cache)
-    images = Stimuli(root).images_tensor(np.asarray(data.test_ids[:300]))
-    return images.mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+    return quantise(Stimuli(root).images_tensor(np.asarray(data.test_ids[:300])))
 
 
 def test_blur_identification_curve(benchmark, test_images: np.ndarray) -> None:

@@ -68,16 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from eval.backbone.train.assemble import assemble
 
-    if args.vae_init is not None and not (args.vae_init / "config.json").is_file():
-        raise ConfigError(
-            f"--vae-init {args.vae_init}: expected a saved autoencoder folder with config.json, found none"
-        )
-    if args.unet_init is not None:
-        for part in ("image_unet", "text_unet"):
-            if not (args.unet_init / part / "config.json").is_file():
-                raise ConfigError(
-                    f"--unet-init {args.unet_init}: expected a model folder with {part}/config.json, found none"
-                )
+    _check_saved("--vae-init", args.vae_init, "a saved autoencoder folder", ("",))
+    _check_saved("--unet-init", args.unet_init, "a model folder", ("image_unet/", "text_unet/"))
     if args.threads:
         torch.set_num_threads(args.threads)
     model = args.work / "model"
@@ -101,6 +93,15 @@ def run(args: argparse.Namespace) -> None:
         _train_unet(args, model, tokenizer, train, held_out)
     if "assemble" in stages:
         assemble(model, args.out or args.work / "final", seconds=time.perf_counter() - start)
+
+
+def _check_saved(flag: str, folder: Path | None, what: str, parts: tuple[str, ...]) -> None:
+    """Refuse a starting model (`flag`'s folder, when given) without each part's config.json, before any work."""
+    if folder is None:
+        return
+    for part in parts:
+        if not (folder / part / "config.json").is_file():
+            raise ConfigError(f"{flag} {folder}: expected {what} with {part}config.json, found none")
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.data.synth.scenes import Scene, SceneObject
+from eval.data.synth.scenes import Relation, Scene, SceneObject
 from eval.data.synth.seeding import stream
 
 CAPTIONS_PER_IMAGE = 5
@@ -73,9 +73,7 @@ def _relation_caption(rng: np.random.Generator, scene: Scene) -> str:
     if len(objs) == 1:
         return f"{_phrase(objs[0])} {_choose(rng, _PLACES)}".strip()
     relations = scene.relations
-    rel = relations[int(rng.integers(len(relations)))]
-    words = _choose(rng, _RELATION_WORDS[rel.predicate])
-    return f"{_phrase(objs[rel.subject])} {words} {_phrase(objs[rel.object])}"
+    return _related(rng, scene, relations[int(rng.integers(len(relations)))])
 
 
 def _count_caption(rng: np.random.Generator, scene: Scene) -> str:
@@ -93,17 +91,21 @@ def _category_caption(rng: np.random.Generator, scene: Scene) -> str:
 
 
 def _pair_caption(rng: np.random.Generator, scene: Scene) -> str:
-    # A second relation, between another pair where there is one; one wording in three names the colours, as
-    # COCO captions sometimes do. Where things are in the frame is never said: a blur keeps that.
+    # A second relation, drawn afresh (it may repeat the first caption's pair); one wording in three names the
+    # colours, as COCO captions sometimes do. Where things are in the frame is never said: a blur keeps that.
     with_colour = int(rng.integers(3)) == 0
     objs = scene.objects
     if len(objs) == 1:
         return f"{_phrase(objs[0], with_colour)} {_choose(rng, ('on its own', 'alone', 'by itself'))}"
     relations = scene.relations
-    rel = relations[-1 - int(rng.integers(len(relations)))]
-    words = _choose(rng, _RELATION_WORDS[rel.predicate])
-    described = f"{_phrase(objs[rel.subject], with_colour)} {words} {_phrase(objs[rel.object], with_colour)}"
+    described = _related(rng, scene, relations[-1 - int(rng.integers(len(relations)))], with_colour)
     return _choose(rng, (described, f"in this image, {described}", f"we see {described}"))
+
+
+def _related(rng: np.random.Generator, scene: Scene, rel: Relation, colour: bool = False) -> str:
+    """'a cat to the left of a car': `rel` in one of its wordings."""
+    words = _choose(rng, _RELATION_WORDS[rel.predicate])
+    return f"{_phrase(scene.objects[rel.subject], colour)} {words} {_phrase(scene.objects[rel.object], colour)}"
 
 
 def _whole_caption(rng: np.random.Generator, scene: Scene) -> str:
